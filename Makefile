@@ -1,0 +1,54 @@
+# Two commands matter: `make run` and `make test`. Both set up what they need
+# and skip any step whose inputs have not changed, so a second run is quick.
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+FLASK := $(BIN)/flask --app wsgi
+HTMX := register/static/vendor/htmx.min.js
+AXE := node_modules/axe-core/axe.min.js
+HOST ?= 127.0.0.1
+PORT ?= 5000
+
+.PHONY: run test setup assets db demo lint bench clean
+
+run: setup db
+	FLASK_DEBUG=1 $(FLASK) run --host $(HOST) --port $(PORT)
+
+test: $(VENV)/.test-installed assets
+	$(BIN)/pytest $(PYTEST_ARGS)
+
+setup: $(VENV)/.installed assets
+
+$(VENV)/bin/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+
+$(VENV)/.installed: pyproject.toml | $(VENV)/bin/python
+	$(BIN)/pip install --quiet -e .
+	touch $@
+
+$(VENV)/.test-installed: pyproject.toml $(VENV)/.installed
+	$(BIN)/pip install --quiet -e '.[test]'
+	touch $@
+
+node_modules/.package-lock.json: package.json package-lock.json
+	npm ci --no-audit --no-fund
+	touch $@
+
+assets: $(HTMX)
+
+$(HTMX): node_modules/.package-lock.json
+	mkdir -p $(dir $@)
+	cp node_modules/htmx.org/dist/htmx.min.js $@
+
+# Apply migrations; load demo data only when the register has no accounts yet.
+db: $(VENV)/.installed
+	FLASK_DEBUG=1 $(FLASK) db upgrade
+	FLASK_DEBUG=1 $(FLASK) demo-data --if-empty
+
+lint: $(VENV)/.test-installed
+	$(BIN)/ruff check register tests
+
+clean:
+	rm -rf $(VENV) node_modules register/static/vendor instance .pytest_cache

@@ -1,0 +1,71 @@
+"""Mentor Register: a mentoring register for a professional body."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Flask, g
+from werkzeug.middleware.proxy_fix import ProxyFix
+
+from register import config as config_module
+from register.extensions import csrf, db, htmx, limiter, login_manager, mail, migrate
+
+
+def create_app(config: dict[str, Any] | None = None) -> Flask:
+    """Build the application: environment settings, then `config` on top (for tests)."""
+    app = Flask(__name__, instance_relative_config=True)
+    app.config.update(config_module.from_environment(app.instance_path))
+    if config:
+        app.config.update(config)
+    config_module.check_secret_key(app)
+
+    if app.config["PROXY_FIX_X_FOR"]:
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=app.config["PROXY_FIX_X_FOR"],
+                                x_proto=1, x_host=1)
+
+    db.init_app(app)
+    # Migrations live at the top of the repository, beside the package.
+    migrate.init_app(app, db, directory=str(_repository_path("migrations")))
+    login_manager.init_app(app)
+    login_manager.login_view = "auth.login"
+    login_manager.login_message = "Log in to see that page."
+    login_manager.login_message_category = "info"
+    csrf.init_app(app)
+    mail.init_app(app)
+    htmx.init_app(app)
+    limiter.init_app(app)
+
+    from register import models  # noqa: F401  (every table known to SQLAlchemy and Alembic)
+    from register import auth, mail as mail_area, main, web
+    from register.auth import guards  # noqa: F401  (the unauthorised handler)
+
+    web.init_app(app)
+    app.register_blueprint(main.bp)
+    app.register_blueprint(auth.bp)
+    if app.debug:
+        app.register_blueprint(mail_area.bp, url_prefix="/dev/mail")
+
+    from register import cli
+
+    cli.init_app(app)
+    _drain_outbox_after_requests(app)
+    app.jinja_env.globals["dev_mailbox"] = app.debug
+    return app
+
+
+def _drain_outbox_after_requests(app: Flask) -> None:
+    from register.mail.outbox import drain_after_request
+
+    @app.after_request
+    def _schedule_drain(response):
+        # Queued mail is sent once the response has gone, so nobody waits on SMTP;
+        # if this fails, the worker sends it later.
+        if g.get("outbox_has_mail") and app.config["MAIL_DRAIN_AFTER_REQUEST"]:
+            response.call_on_close(lambda: drain_after_request(app))
+        return response
+
+
+def _repository_path(name: str):
+    from pathlib import Path
+
+    return Path(__file__).resolve().parent.parent / name

@@ -1,0 +1,339 @@
+"""Account pages. Each view parses the form, calls one service, and commits."""
+
+from __future__ import annotations
+
+from flask import abort, current_app, flash, redirect, request, session, url_for
+from flask_login import current_user, login_required, login_user, logout_user
+
+from register.auth import bp, services, tokens
+from register.auth.forms import (
+    ChangeEmailForm,
+    ChangePasswordForm,
+    ConfirmForm,
+    DeleteAccountForm,
+    ForgotPasswordForm,
+    LoginForm,
+    ResetPasswordForm,
+    SignupForm,
+)
+from register.auth.models import User
+from register.extensions import db, limiter, login_manager
+from register.web import error_response, render, safe_next
+
+# Pages that send email are limited per client address, so nobody can use
+# the register to flood an inbox.
+EMAIL_SENDING_LIMIT = "5 per minute;30 per hour"
+
+
+@login_manager.user_loader
+def _load_user(session_id: str) -> User | None:
+    user_id, _, version = session_id.partition(":")
+    if not user_id.isdigit() or not version.isdigit():
+        return None
+    user = db.session.get(User, int(user_id))
+    if user is None or user.session_version != int(version) or not user.is_active:
+        return None
+    return user
+
+
+def _start_session(user: User, remember: bool = False) -> None:
+    # A fresh session at login: nothing set before it (by anyone) carries over.
+    session.clear()
+    login_user(user, remember=remember)
+
+
+def _apply_error(form, error: services.AuthError) -> None:
+    field = getattr(form, error.field, None) if error.field else None
+    if field is not None:
+        field.errors = [*field.errors, error.message]
+    else:
+        form.form_errors.append(error.message)
+
+
+# Sign up -------------------------------------------------------------------
+
+
+@bp.route("/auth/register", methods=["GET", "POST"])
+@limiter.limit(EMAIL_SENDING_LIMIT, methods=["POST"])
+def register():
+    """Create an account; the same answer whether or not the address was known."""
+    if current_user.is_authenticated:
+        return redirect(url_for("auth.account"))
+    form = SignupForm()
+    if form.validate_on_submit():
+        try:
+            services.register_user(form.name.data, form.email.data, form.password.data)
+        except services.AuthError as error:
+            db.session.rollback()
+            _apply_error(form, error)
+        else:
+            db.session.commit()
+            session["signup_email"] = services.normalise_email(form.email.data)
+            return redirect(url_for("auth.check_email"))
+    return render("auth/register.html", form=form, status=422 if form.errors else 200)
+
+
+@bp.post("/auth/register/validate/<field>")
+def validate_signup_field(field: str):
+    """Inline validation: the error (or nothing) for one sign-up field.
+
+    Only the shape of the input is judged, never whether an address has an
+    account, so this cannot be used to find out who is registered.
+    """
+    form = SignupForm()
+    if field not in {"name", "email", "password"}:
+        abort(404)
+    form.validate()
+    return render("auth/_field_error_text.html", f=form[field])
+
+
+@bp.get("/auth/check-email")
+def check_email():
+    """Tell the person where to look for the link we sent."""
+    return render("auth/check_email.html", email=session.get("signup_email"))
+
+
+@bp.route("/auth/verify/<token>", methods=["GET", "POST"])
+def verify_email(token: str):
+    """Confirm an address: the link shows a button, the button confirms.
+
+    Confirming by POST means a mail scanner that fetches the link does not
+    use it up.
+    """
+    form = ConfirmForm()
+    if form.validate_on_submit():
+        try:
+            user = services.verify_email(token)
+        except tokens.TokenError as error:
+            db.session.rollback()
+            return _token_problem(error, resend=True)
+        db.session.commit()
+        if not current_user.is_authenticated or current_user.id != user.id:
+            _start_session(user)
+        flash("Thank you: your email address is confirmed.", "success")
+        return redirect(url_for("auth.account"))
+    try:
+        found = tokens.peek(token, tokens.VERIFY_EMAIL)
+    except tokens.TokenError as error:
+        return _token_problem(error, resend=True)
+    return render("auth/verify.html", form=form, email=found.user.email)
+
+
+def _token_problem(error: tokens.TokenError, *, resend: bool = False, reset: bool = False):
+    return render(
+        "auth/token_problem.html", status=400, message=str(error), resend=resend, reset=reset
+    )
+
+
+@bp.post("/auth/verify/resend")
+@login_required
+@limiter.limit(EMAIL_SENDING_LIMIT)
+def resend_verification():
+    """Send a new verification link to the logged-in person."""
+    try:
+        services.resend_verification(current_user)
+    except services.AuthError as error:
+        db.session.rollback()
+        flash(error.message, "info")
+    else:
+        db.session.commit()
+        flash(f"We have sent a new link to {current_user.email}.", "success")
+    return redirect(url_for("auth.account"))
+
+
+# Log in and out ----------------------------------------------------------
+
+
+@bp.route("/auth/login", methods=["GET", "POST"])
+def login():
+    """Log in with email and password; throttled per account and per address."""
+    form = LoginForm()
+    if request.method == "GET":
+        form.next.data = request.args.get("next", "")
+    if current_user.is_authenticated and request.method == "GET":
+        return redirect(safe_next(form.next.data))
+    if form.validate_on_submit():
+        try:
+            user = services.authenticate(
+                form.email.data, form.password.data, address=request.remote_addr or "unknown"
+            )
+        except services.Throttled as error:
+            db.session.rollback()
+            form.form_errors.append(error.message)
+            response = render("auth/login.html", form=form, status=429)
+            response.headers["Retry-After"] = str(error.retry_after)
+            return response
+        except services.AuthError as error:
+            db.session.commit()  # keep the record of the failure: it feeds the throttle
+            form.form_errors.append(error.message)
+            return render("auth/login.html", form=form, status=422)
+        db.session.commit()
+        _start_session(user, remember=form.remember.data)
+        return redirect(safe_next(form.next.data))
+    return render("auth/login.html", form=form, status=422 if form.errors else 200)
+
+
+@bp.route("/auth/logout", methods=["GET", "POST"])
+def logout():
+    """Log out. A GET only asks, so a link or a prefetch cannot log anyone out."""
+    form = ConfirmForm()
+    if form.validate_on_submit():
+        logout_user()
+        session.clear()
+        flash("You have logged out.", "success")
+        return redirect(url_for("main.index"))
+    if not current_user.is_authenticated:
+        return redirect(url_for("main.index"))
+    return render("auth/logout.html", form=form)
+
+
+# Forgotten password -------------------------------------------------------
+
+
+@bp.route("/auth/forgot-password", methods=["GET", "POST"])
+@limiter.limit(EMAIL_SENDING_LIMIT, methods=["POST"])
+def forgot_password():
+    """Ask for a reset link. The answer never says whether the address has an account."""
+    form = ForgotPasswordForm()
+    if form.validate_on_submit():
+        services.request_password_reset(form.email.data)
+        db.session.commit()
+        return render("auth/reset_sent.html", email=services.normalise_email(form.email.data))
+    return render("auth/forgot_password.html", form=form, status=422 if form.errors else 200)
+
+
+@bp.route("/auth/reset-password/<token>", methods=["GET", "POST"])
+def reset_password(token: str):
+    """Choose a new password through the emailed link."""
+    try:
+        found = tokens.peek(token, tokens.RESET_PASSWORD)
+    except tokens.TokenError as error:
+        return _token_problem(error, reset=True)
+    form = ResetPasswordForm()
+    form.account_email, form.account_name = found.user.email, found.user.name
+    if form.validate_on_submit():
+        try:
+            user = services.reset_password(token, form.password.data)
+        except tokens.TokenError as error:
+            db.session.rollback()
+            return _token_problem(error, reset=True)
+        except services.AuthError as error:
+            db.session.rollback()
+            _apply_error(form, error)
+        else:
+            db.session.commit()
+            _start_session(user)
+            flash("Your password has been changed and you are logged in.", "success")
+            return redirect(url_for("auth.account"))
+    return render("auth/reset_password.html", form=form, status=422 if form.errors else 200)
+
+
+# Account settings ----------------------------------------------------------
+
+
+@bp.get("/account")
+@login_required
+def account():
+    """Settings: email, password, verification, and deleting the account."""
+    return render(
+        "account/settings.html",
+        email_form=ChangeEmailForm(formdata=None),
+        password_form=ChangePasswordForm(formdata=None),
+    )
+
+
+@bp.post("/account/password")
+@login_required
+def change_password():
+    """Change the password; every other session and remember-me cookie ends."""
+    form = ChangePasswordForm()
+    form.account_email, form.account_name = current_user.email, current_user.name
+    if form.validate_on_submit():
+        try:
+            services.change_password(current_user, form.current_password.data, form.password.data)
+        except services.AuthError as error:
+            db.session.rollback()
+            _apply_error(form, error)
+        else:
+            db.session.commit()
+            remembered = current_app.config.get("REMEMBER_COOKIE_NAME", "remember_token")
+            _start_session(current_user._get_current_object(),
+                           remember=remembered in request.cookies)
+            flash("Your password has been changed. Other devices have been logged out.",
+                  "success")
+            return redirect(url_for("auth.account"))
+    return render("account/settings.html", email_form=ChangeEmailForm(formdata=None),
+                  password_form=form, status=422)
+
+
+@bp.post("/account/email")
+@login_required
+@limiter.limit(EMAIL_SENDING_LIMIT)
+def change_email():
+    """Start an email change: a link goes to the new address."""
+    form = ChangeEmailForm()
+    if form.validate_on_submit():
+        try:
+            services.request_email_change(current_user, form.current_password.data,
+                                          form.email.data)
+        except services.AuthError as error:
+            db.session.rollback()
+            _apply_error(form, error)
+        else:
+            db.session.commit()
+            flash(f"We have sent a link to {services.normalise_email(form.email.data)}. Your "
+                  "address changes when you follow it.", "success")
+            return redirect(url_for("auth.account"))
+    return render("account/settings.html", email_form=form,
+                  password_form=ChangePasswordForm(formdata=None), status=422)
+
+
+@bp.route("/account/email/confirm/<token>", methods=["GET", "POST"])
+def confirm_email_change(token: str):
+    """Finish an email change from the link sent to the new address."""
+    form = ConfirmForm()
+    if form.validate_on_submit():
+        try:
+            services.confirm_email_change(token)
+        except (tokens.TokenError, services.AuthError) as error:
+            db.session.rollback()
+            return _token_problem(tokens.TokenError(str(error)))
+        db.session.commit()
+        flash("Your email address has been changed.", "success")
+        return redirect(url_for("auth.account") if current_user.is_authenticated
+                        else url_for("auth.login"))
+    try:
+        found = tokens.peek(token, tokens.CHANGE_EMAIL)
+    except tokens.TokenError as error:
+        return _token_problem(error)
+    return render("account/confirm_email.html", form=form, new_email=found.new_email)
+
+
+@bp.route("/account/delete", methods=["GET", "POST"])
+@login_required
+def delete_account():
+    """Delete the account after the password is given again."""
+    form = DeleteAccountForm()
+    if form.validate_on_submit():
+        try:
+            services.delete_account(current_user, form.password.data)
+        except services.AuthError as error:
+            db.session.rollback()
+            _apply_error(form, error)
+        else:
+            db.session.commit()
+            logout_user()
+            session.clear()
+            flash("Your account has been deleted. Thank you for taking part.", "success")
+            return redirect(url_for("main.index"))
+    return render("account/delete.html", form=form, status=422 if form.errors else 200)
+
+
+@bp.errorhandler(429)
+def _too_many(error):
+    return error_response(
+        429,
+        "You have asked for this too often in a short time. Wait a few minutes and try "
+        "again; anything we already sent is on its way.",
+        {"Retry-After": str(int(getattr(error, "retry_after", 60) or 60))},
+    )

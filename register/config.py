@@ -1,0 +1,121 @@
+"""Configuration: embedded development defaults, overridden by the environment.
+
+Every setting in DESIGN.md's list can come from an environment variable of the
+same name. In production (anything that is not debug, testing or
+REGISTER_ENV=development) the app refuses to start without a real SECRET_KEY.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+
+# Keys that, if they ever reach production, mean nobody set one.
+WEAK_SECRET_KEYS = {"", "dev", "change-me", "changeme", "secret", "development"}
+MIN_SECRET_KEY_LENGTH = 32
+
+
+class ConfigError(RuntimeError):
+    """The configuration cannot run safely; the message says what to set."""
+
+
+def _flag(value: str | None, default: bool = False) -> bool:
+    if value is None or value.strip() == "":
+        return default
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def _database_url(url: str) -> str:
+    # Hosting platforms hand out postgres:// or postgresql:// URLs; we use psycopg 3.
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix) :]
+    return url
+
+
+def from_environment(instance_path: str, env: dict[str, str] | None = None) -> dict:
+    """Build the configuration mapping from the environment and the defaults."""
+    env = dict(os.environ if env is None else env)
+    instance = Path(instance_path)
+    scheme = env.get("PREFERRED_URL_SCHEME", "http")
+    secure_cookies = scheme == "https"
+    config = {
+        "REGISTER_ENV": env.get("REGISTER_ENV", ""),
+        "SECRET_KEY": env.get("SECRET_KEY", ""),
+        "SQLALCHEMY_DATABASE_URI": _database_url(
+            env.get("DATABASE_URL") or f"sqlite:///{instance / 'register.sqlite3'}"
+        ),
+        "SEARCH_INDEX_DIR": env.get("SEARCH_INDEX_DIR") or str(instance / "search-index"),
+        "MAIL_SERVER": env.get("MAIL_SERVER", ""),
+        "MAIL_PORT": int(env.get("MAIL_PORT") or 25),
+        "MAIL_USE_TLS": _flag(env.get("MAIL_USE_TLS")),
+        "MAIL_USE_SSL": _flag(env.get("MAIL_USE_SSL")),
+        "MAIL_USERNAME": env.get("MAIL_USERNAME") or None,
+        "MAIL_PASSWORD": env.get("MAIL_PASSWORD") or None,
+        "MAIL_DEFAULT_SENDER": env.get("MAIL_DEFAULT_SENDER")
+        or "Mentor Register <register@localhost>",
+        # Flask-Mail suppresses sending under app.testing; our outbox decides instead.
+        "MAIL_SUPPRESS_SEND": False,
+        "PREFERRED_URL_SCHEME": scheme,
+        "RATELIMIT_STORAGE_URI": env.get("RATELIMIT_STORAGE_URI", "memory://"),
+        "RATELIMIT_HEADERS_ENABLED": True,
+        # Behind a reverse proxy, how many X-Forwarded-For hops to trust.
+        "PROXY_FIX_X_FOR": int(env.get("PROXY_FIX_X_FOR") or 0),
+        "SESSION_COOKIE_HTTPONLY": True,
+        "SESSION_COOKIE_SAMESITE": "Lax",
+        "SESSION_COOKIE_SECURE": secure_cookies,
+        "REMEMBER_COOKIE_HTTPONLY": True,
+        "REMEMBER_COOKIE_SAMESITE": "Lax",
+        "REMEMBER_COOKIE_SECURE": secure_cookies,
+        "MAX_CONTENT_LENGTH": 2 * 1024 * 1024,
+        "WTF_CSRF_TIME_LIMIT": None,  # the token lives as long as the session does
+        # Outbox: how much to send right after a request, and when to give up.
+        "MAIL_DRAIN_AFTER_REQUEST": True,
+        "MAIL_DRAIN_BATCH": 20,
+        "MAIL_DRAIN_SECONDS": 5.0,
+        "MAIL_GIVE_UP_AFTER_HOURS": 72,
+        "MAIL_TIMEOUT_SECONDS": 10,
+        # Login throttling: failures allowed inside the window, per account and per address.
+        "LOGIN_WINDOW_MINUTES": 15,
+        "LOGIN_MAX_FAILURES_PER_ACCOUNT": 5,
+        "LOGIN_MAX_FAILURES_PER_ADDRESS": 20,
+        # Argon2id cost; tests lower it, production keeps the library's defaults.
+        "PASSWORD_HASH_TIME_COST": 3,
+        "PASSWORD_HASH_MEMORY_COST": 65536,
+    }
+    if env.get("SERVER_NAME"):
+        config["SERVER_NAME"] = env["SERVER_NAME"]
+    return config
+
+
+def is_development(app) -> bool:
+    """Development means the debugger is on, we are testing, or it was asked for."""
+    return app.debug or app.testing or app.config.get("REGISTER_ENV") == "development"
+
+
+def check_secret_key(app) -> None:
+    """Refuse to run in production on a missing or guessable key; invent one in development."""
+    key = app.config.get("SECRET_KEY") or ""
+    if is_development(app):
+        if not key:
+            app.config["SECRET_KEY"] = _development_secret_key(Path(app.instance_path))
+        return
+    if key.strip().lower() in WEAK_SECRET_KEYS or len(key) < MIN_SECRET_KEY_LENGTH:
+        raise ConfigError(
+            "SECRET_KEY must be set to a random value of at least "
+            f"{MIN_SECRET_KEY_LENGTH} characters in production, for example the output of "
+            "`python -c 'import secrets; print(secrets.token_urlsafe(48))'`. "
+            "For local development, run with FLASK_DEBUG=1 or REGISTER_ENV=development."
+        )
+
+
+def _development_secret_key(instance: Path) -> str:
+    # A key of our own per checkout, kept in instance/, so sessions survive restarts
+    # without a well-known key ever being embedded in the code.
+    instance.mkdir(parents=True, exist_ok=True)
+    path = instance / "secret_key"
+    if not path.exists():
+        path.write_text(secrets.token_urlsafe(48))
+        path.chmod(0o600)
+    return path.read_text().strip()

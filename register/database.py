@@ -1,0 +1,93 @@
+"""Database helpers: a UTC timestamp type, SQLite tuning and the write lock.
+
+SQLite serves a web application well when it is told to: WAL lets readers
+carry on while one writer writes, a busy timeout makes a second writer wait
+instead of failing, and a write transaction that takes the lock when it
+begins (BEGIN IMMEDIATE) cannot fail half-way with "database is locked" when
+it tries to upgrade a read lock that another writer holds.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from contextvars import ContextVar
+from datetime import UTC, datetime
+
+from flask import has_request_context, request
+from sqlalchemy import DateTime, event
+from sqlalchemy.engine import Engine
+from sqlalchemy.types import TypeDecorator
+
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+BUSY_TIMEOUT_MS = 10_000
+
+_write_intent: ContextVar[bool] = ContextVar("write_intent", default=False)
+
+
+class UTCDateTime(TypeDecorator):
+    """A timestamp stored as UTC without zone and always returned zone-aware."""
+
+    impl = DateTime
+    cache_ok = True
+
+    def process_bind_param(self, value, dialect):
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("UTCDateTime needs a timezone-aware datetime")
+        return value.astimezone(UTC).replace(tzinfo=None)
+
+    def process_result_value(self, value, dialect):
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC)
+
+
+def utcnow() -> datetime:
+    """The current time, zone-aware; the one clock the application reads."""
+    return datetime.now(UTC)
+
+
+class writing:
+    """Mark the transactions begun inside this block as writers.
+
+    Requests that change state (POST and friends) are writers already; code
+    that writes from a GET request or a background job says so with this.
+    """
+
+    def __enter__(self):
+        self._token = _write_intent.set(True)
+
+    def __exit__(self, *exc):
+        _write_intent.reset(self._token)
+
+
+def _wants_write_lock() -> bool:
+    if _write_intent.get():
+        return True
+    if has_request_context():
+        return request.method not in SAFE_METHODS
+    # CLI commands, the worker and tests: take the lock, correctness first.
+    return True
+
+
+@event.listens_for(Engine, "connect")
+def _tune_sqlite(dbapi_connection, connection_record):
+    if not isinstance(dbapi_connection, sqlite3.Connection):
+        return
+    # Let SQLAlchemy's "begin" event issue BEGIN itself (see below).
+    dbapi_connection.isolation_level = None
+    cursor = dbapi_connection.cursor()
+    cursor.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+    cursor.execute("PRAGMA journal_mode = WAL")
+    cursor.execute("PRAGMA synchronous = NORMAL")
+    cursor.execute("PRAGMA foreign_keys = ON")
+    cursor.close()
+
+
+@event.listens_for(Engine, "begin")
+def _begin_sqlite(connection):
+    if connection.dialect.name != "sqlite":
+        return
+    connection.exec_driver_sql("BEGIN IMMEDIATE" if _wants_write_lock() else "BEGIN")
+

@@ -1,0 +1,86 @@
+"""The background worker: repeatedly runs each job, sleeping when all are idle.
+
+Each job is a function that returns how much work it did. Errors in one job
+are logged and do not stop the others. SIGTERM and SIGINT end the loop
+after the current pass.
+"""
+
+from __future__ import annotations
+
+import signal
+import time
+from collections.abc import Callable
+from datetime import timedelta
+
+from flask import current_app
+from sqlalchemy import delete
+
+from register.database import utcnow, writing
+from register.extensions import db
+
+
+def send_mail() -> int:
+    """Send the mail that is due."""
+    from register.mail.outbox import drain
+
+    return drain(max_seconds=30).handled
+
+
+def forget_old_login_failures() -> int:
+    """Drop failed-login records older than a day: they no longer matter to throttling."""
+    from register.auth.models import LoginAttempt
+
+    with writing():
+        db.session.execute(
+            delete(LoginAttempt).where(LoginAttempt.created_at < utcnow() - timedelta(days=1))
+        )
+        db.session.commit()
+    return 0  # housekeeping never keeps the worker from resting
+
+
+# Each job with the least number of seconds between two of its runs.
+JOBS: list[tuple[Callable[[], int], float]] = [
+    (send_mail, 0),
+    (forget_old_login_failures, 3600),
+]
+
+
+def run(*, interval: float = 2.0, once: bool = False) -> None:
+    """Loop over the jobs until a signal arrives (or once, with `once`)."""
+    stopping = False
+
+    def stop(signum, frame):
+        nonlocal stopping
+        stopping = True
+        current_app.logger.info("Worker stopping after this pass (signal %s)", signum)
+
+    previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGTERM, signal.SIGINT)}
+    current_app.logger.info("Worker started")
+    last_run: dict[Callable, float] = {}
+    try:
+        while not stopping:
+            busy = 0
+            for job, every in JOBS:
+                if time.monotonic() - last_run.get(job, -1e9) < every:
+                    continue
+                last_run[job] = time.monotonic()
+                try:
+                    busy += job()
+                except Exception:
+                    db.session.rollback()
+                    current_app.logger.exception("Worker job %s failed", job.__name__)
+                finally:
+                    db.session.remove()
+            if once:
+                break
+            if not busy:
+                _sleep(interval, lambda: stopping)
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
+def _sleep(seconds: float, stopped: Callable[[], bool]) -> None:
+    end = time.monotonic() + seconds
+    while time.monotonic() < end and not stopped():
+        time.sleep(min(0.2, end - time.monotonic()))
