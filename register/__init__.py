@@ -8,7 +8,7 @@ from flask import Flask, g
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from register import config as config_module
-from register.extensions import csrf, db, htmx, limiter, login_manager, mail, migrate
+from register import extensions as ext
 
 
 def create_app(config: dict[str, Any] | None = None) -> Flask:
@@ -23,17 +23,19 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=app.config["PROXY_FIX_X_FOR"],
                                 x_proto=1, x_host=1)
 
-    db.init_app(app)
+    # The package's submodules (register.mail among them) shadow names imported
+    # here, so the extensions are reached through their module.
+    ext.db.init_app(app)
     # Migrations live at the top of the repository, beside the package.
-    migrate.init_app(app, db, directory=str(_repository_path("migrations")))
-    login_manager.init_app(app)
-    login_manager.login_view = "auth.login"
-    login_manager.login_message = "Log in to see that page."
-    login_manager.login_message_category = "info"
-    csrf.init_app(app)
-    mail.init_app(app)
-    htmx.init_app(app)
-    limiter.init_app(app)
+    ext.migrate.init_app(app, ext.db, directory=str(_repository_path("migrations")))
+    ext.login_manager.init_app(app)
+    ext.login_manager.login_view = "auth.login"
+    ext.login_manager.login_message = "Log in to see that page."
+    ext.login_manager.login_message_category = "info"
+    ext.csrf.init_app(app)
+    ext.mail.init_app(app)
+    ext.htmx.init_app(app)
+    ext.limiter.init_app(app)
 
     from register import models  # noqa: F401  (every table known to SQLAlchemy and Alembic)
     from register import auth, mail as mail_area, main, web

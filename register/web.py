@@ -100,7 +100,7 @@ ERROR_TEXTS = {
 def error_response(status: int, detail: str | None = None, headers=None) -> Response:
     """The page (or, for htmx, the message) for an error status."""
     title, advice = ERROR_TEXTS.get(status, ERROR_TEXTS[500] if status >= 500 else ERROR_TEXTS[400])
-    context = {"status": status, "title": title, "advice": detail or advice}
+    context = {"code": status, "title": title, "advice": detail or advice}
     response = render("errors/error.html", "errors/_error.html", status=status, **context)
     if is_fragment_request():
         # Errors go to the page's message area, announced to screen readers,
