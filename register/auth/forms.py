@@ -9,9 +9,14 @@ from wtforms.validators import DataRequired, Email, Length, ValidationError
 from register.auth.passwords import MAX_LENGTH, password_problems
 
 
+def _strip(value):
+    return value.strip() if isinstance(value, str) else value
+
+
 def _email_field(label="Email address"):
     return EmailField(
         label,
+        filters=[_strip],
         validators=[
             DataRequired("Enter your email address."),
             Length(max=254, message="An email address can be at most 254 characters."),
@@ -39,6 +44,7 @@ class _NewPasswordMixin:
 class SignupForm(_NewPasswordMixin, FlaskForm):
     name = StringField(
         "Full name",
+        filters=[_strip],
         validators=[
             DataRequired("Enter your name."),
             Length(max=120, message="A name can be at most 120 characters."),

@@ -46,13 +46,15 @@ def _digest(secret: str) -> str:
 def issue(user: User, purpose: str, *, new_email: str | None = None) -> str:
     """Create a token for `user` and return the signed string to put in a link."""
     secret = secrets.token_urlsafe(32)
+    now = utcnow()
     db.session.add(
         EmailToken(
             user=user,
             purpose=purpose,
             secret_hash=_digest(secret),
             new_email=new_email,
-            expires_at=utcnow() + LIFETIMES[purpose],
+            created_at=now,
+            expires_at=now + LIFETIMES[purpose],
         )
     )
     db.session.flush()
