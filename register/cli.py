@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import click
 from flask import Flask
+from flask.cli import AppGroup, with_appcontext
 from sqlalchemy import func, select
 
 from register.extensions import db
@@ -18,6 +19,7 @@ def init_app(app: Flask) -> None:
 
 
 @click.command("create-admin")
+@with_appcontext
 @click.argument("email")
 @click.option("--name", help="Display name for a new account.")
 def create_admin_command(email: str, name: str | None) -> None:
@@ -41,6 +43,7 @@ def create_admin_command(email: str, name: str | None) -> None:
 
 
 @click.command("demo-data")
+@with_appcontext
 @click.option("--mentors", default=0, show_default=True,
               help="How many demonstration mentor accounts to add.")
 @click.option("--if-empty", is_flag=True, help="Do nothing when the register has accounts.")
@@ -66,7 +69,7 @@ def demo_data_command(mentors: int, if_empty: bool) -> None:
     click.echo(summary)
 
 
-@click.group("mail")
+@click.group("mail", cls=AppGroup)
 def mail_group() -> None:
     """The outbox of email."""
 
@@ -81,6 +84,7 @@ def mail_send_command() -> None:
 
 
 @click.command("worker")
+@with_appcontext
 @click.option("--interval", default=2.0, show_default=True,
               help="Seconds to rest when there is nothing to do.")
 @click.option("--once", is_flag=True, help="Run every job once and stop.")
