@@ -37,8 +37,13 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     ext.htmx.init_app(app)
     ext.limiter.init_app(app)
 
-    from register import models  # noqa: F401  (every table known to SQLAlchemy and Alembic)
-    from register import auth, mail as mail_area, main, web
+    from register import (
+        auth,
+        main,
+        models,  # noqa: F401  (every table known to SQLAlchemy and Alembic)
+        web,
+    )
+    from register import mail as mail_area
     from register.auth import guards  # noqa: F401  (the unauthorised handler)
 
     web.init_app(app)
