@@ -38,8 +38,10 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     ext.limiter.init_app(app)
 
     from register import (
+        admin,
         auth,
         main,
+        mentors,
         models,  # noqa: F401  (every table known to SQLAlchemy and Alembic)
         web,
     )
@@ -49,6 +51,8 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     web.init_app(app)
     app.register_blueprint(main.bp)
     app.register_blueprint(auth.bp)
+    app.register_blueprint(mentors.bp)
+    app.register_blueprint(admin.bp, url_prefix="/admin")
     if app.debug:
         app.register_blueprint(mail_area.bp, url_prefix="/dev/mail")
 

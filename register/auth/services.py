@@ -60,7 +60,7 @@ def _set_password(user: User, password: str) -> None:
     # Every session and remember-me cookie carries the version: old ones stop working.
     user.session_version = (user.session_version or 0) + 1
     if user.id is not None:
-        tokens.void(user, tokens.RESET_PASSWORD)
+        tokens.void(user, tokens.RESET_PASSWORD, tokens.INVITATION)
 
 
 def register_user(name: str, email: str, password: str) -> User | None:
@@ -154,9 +154,10 @@ def request_password_reset(email: str) -> None:
     messages.reset_password(user, tokens.issue(user, tokens.RESET_PASSWORD))
 
 
-def reset_password(signed_token: str, new_password: str) -> User:
-    """Set a new password through a reset link, which is then used up."""
-    token = tokens.peek(signed_token, tokens.RESET_PASSWORD)
+def reset_password(signed_token: str, new_password: str,
+                   purpose: str = tokens.RESET_PASSWORD) -> User:
+    """Set a new password through a reset or invitation link, which is then used up."""
+    token = tokens.peek(signed_token, purpose)
     user = token.user
     _set_password(user, new_password)  # voids this token along with the others
     # A reset link proves the person reads mail at this address.

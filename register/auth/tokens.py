@@ -23,11 +23,13 @@ from register.extensions import db
 VERIFY_EMAIL = "verify-email"
 RESET_PASSWORD = "reset-password"
 CHANGE_EMAIL = "change-email"
+INVITATION = "invitation"
 
 LIFETIMES = {
     VERIFY_EMAIL: timedelta(hours=48),
     RESET_PASSWORD: timedelta(hours=1),
     CHANGE_EMAIL: timedelta(hours=48),
+    INVITATION: timedelta(days=14),
 }
 
 

@@ -205,15 +205,25 @@ def forgot_password():
 @bp.route("/auth/reset-password/<token>", methods=["GET", "POST"])
 def reset_password(token: str):
     """Choose a new password through the emailed link."""
+    return _choose_password(token, tokens.RESET_PASSWORD, "Choose a new password")
+
+
+@bp.route("/auth/welcome/<token>", methods=["GET", "POST"])
+def claim_account(token: str):
+    """An imported mentor claims their account by choosing a first password."""
+    return _choose_password(token, tokens.INVITATION, "Choose a password for your account")
+
+
+def _choose_password(token: str, purpose: str, heading: str):
     try:
-        found = tokens.peek(token, tokens.RESET_PASSWORD)
+        found = tokens.peek(token, purpose)
     except tokens.TokenError as error:
         return _token_problem(error, reset=True)
     form = ResetPasswordForm()
     form.account_email, form.account_name = found.user.email, found.user.name
     if form.validate_on_submit():
         try:
-            user = services.reset_password(token, form.password.data)
+            user = services.reset_password(token, form.password.data, purpose)
         except tokens.TokenError as error:
             db.session.rollback()
             return _token_problem(error, reset=True)
@@ -225,7 +235,8 @@ def reset_password(token: str):
             _start_session(user)
             flash("Your password has been changed and you are logged in.", "success")
             return redirect(url_for("auth.account"))
-    return render("auth/reset_password.html", form=form, status=422 if form.errors else 200)
+    return render("auth/reset_password.html", form=form, heading=heading,
+                  status=422 if form.errors else 200)
 
 
 # Account settings ----------------------------------------------------------

@@ -92,3 +92,62 @@ def account_exists(user: User) -> None:
         login_url=url_for("auth.login", _external=True),
         reset_url=url_for("auth.forgot_password", _external=True),
     )
+
+
+def _profile_email(kind: str, profile, subject: str, template: str, **context) -> None:
+    user = profile.user
+    queue_email(
+        kind,
+        to=user.email,
+        name=profile.display_name or user.name,
+        subject=subject,
+        template=template,
+        profile=profile,
+        editor_url=url_for("mentors.edit_profile", _external=True),
+        profile_url=url_for("mentors.profile", profile_id=profile.id, _external=True),
+        **context,
+    )
+
+
+def profile_approved(profile, message: str) -> None:
+    """Tell a mentor their profile is now on the register."""
+    _profile_email("profile-approved", profile, "Your mentor profile is now on the register",
+                   "profile_approved", message=message)
+
+
+def profile_changes_requested(profile, note: str) -> None:
+    """Tell a mentor what the coordinators want changed before publishing."""
+    _profile_email("profile-changes-requested", profile,
+                   "Changes requested to your mentor profile", "profile_changes_requested",
+                   note=note)
+
+
+def profile_rejected(profile, reason: str) -> None:
+    """Tell a mentor their profile will not be published, and why."""
+    _profile_email("profile-rejected", profile, "Your mentor profile was not accepted",
+                   "profile_rejected", reason=reason)
+
+
+def profile_suspended(profile, reason: str) -> None:
+    """Tell a mentor their profile has been taken off the register, and why."""
+    _profile_email("profile-suspended", profile, "Your mentor profile has been suspended",
+                   "profile_suspended", reason=reason)
+
+
+def profile_reinstated(profile, reason: str) -> None:
+    """Tell a mentor their profile is back on the register."""
+    _profile_email("profile-reinstated", profile, "Your mentor profile is back on the register",
+                   "profile_reinstated", reason=reason)
+
+
+def invitation(user: User, profile, token: str) -> None:
+    """Invite someone whose profile was imported to claim it by choosing a password."""
+    queue_email(
+        "invitation",
+        to=user.email,
+        name=user.name,
+        subject="Your mentor profile on Mentor Register: set your password",
+        template="invitation",
+        profile=profile,
+        url=url_for("auth.claim_account", token=token, _external=True),
+    )

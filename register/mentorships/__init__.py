@@ -1,0 +1,1 @@
+"""Mentorships: the relationships that accepted requests start."""
