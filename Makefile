@@ -45,7 +45,7 @@ $(HTMX): node_modules/.package-lock.json
 # Apply migrations; load demo data only when the register has no accounts yet.
 db: $(VENV)/.installed
 	FLASK_DEBUG=1 $(FLASK) db upgrade
-	FLASK_DEBUG=1 $(FLASK) demo-data --if-empty
+	FLASK_DEBUG=1 $(FLASK) demo-data --if-empty --mentors 300
 
 lint: $(VENV)/.test-installed
 	$(BIN)/ruff check register tests

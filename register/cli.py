@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from contextlib import contextmanager
+
 import click
 from flask import Flask
 from flask.cli import AppGroup, with_appcontext
@@ -16,6 +18,30 @@ def init_app(app: Flask) -> None:
     app.cli.add_command(demo_data_command)
     app.cli.add_command(mail_group)
     app.cli.add_command(worker_command)
+    app.cli.add_command(import_mentors_command)
+
+
+@contextmanager
+def links_for_email():
+    """Let url_for build the absolute links that emails need, outside any request.
+
+    With SERVER_NAME set, the app context is enough. In development without
+    it, links point at the local server that `make run` starts.
+    """
+    from flask import current_app
+
+    from register.config import is_development
+
+    if current_app.config.get("SERVER_NAME"):
+        yield
+        return
+    if not is_development(current_app):
+        raise click.ClickException(
+            "Set SERVER_NAME (and PREFERRED_URL_SCHEME) so links in emails point at the "
+            "register, for example SERVER_NAME=mentoring.example.org."
+        )
+    with current_app.test_request_context(base_url="http://127.0.0.1:5000"):
+        yield
 
 
 @click.command("create-admin")
@@ -93,3 +119,35 @@ def worker_command(interval: float, once: bool) -> None:
     from register.worker import run
 
     run(interval=interval, once=once)
+
+
+@click.command("import-mentors")
+@click.argument("file", type=click.File("r", encoding="utf-8-sig"))
+@click.option("--dry-run", is_flag=True, help="Check the file and report; write nothing.")
+@click.option("--publish", is_flag=True, help="Publish the imported profiles straight away.")
+@with_appcontext
+def import_mentors_command(file, dry_run: bool, publish: bool) -> None:
+    """Import mentors from a CSV file (columns in the README); all rows or none."""
+    from register.mentors import importing
+
+    plan = importing.plan(file.read(), publish=publish)
+    for column in plan.ignored_columns:
+        click.echo(f"Note: the column {column!r} is not used and is ignored.")
+    if plan.problems:
+        for problem in plan.problems:
+            click.echo(str(problem), err=True)
+        db.session.rollback()
+        raise click.ClickException(
+            f"{len(plan.problems)} problem{'s' if len(plan.problems) != 1 else ''} found; "
+            "nothing was imported."
+        )
+    summary = (f"{len(plan.rows)} rows: {plan.count('create')} new, "
+               f"{plan.count('update')} existing accounts")
+    if dry_run:
+        db.session.rollback()
+        click.echo(f"Dry run: {summary}. Nothing was written.")
+        return
+    with links_for_email():
+        outcome = importing.apply(plan, publish=publish, by=None)
+        db.session.commit()
+    click.echo(f"Imported {summary}: {outcome}")

@@ -1,49 +1,215 @@
 """Demonstration data for `make run` and for trying the register out.
 
-The logins are listed in the README. They are for a local copy only.
+Generated here, from a fixed seed, so every copy gets the same register:
+varied sectors, roles, contexts, forms of knowing and capacities, with
+some mentors paused and some full. The logins are listed in the README.
+They are for a local copy only.
 """
 
 from __future__ import annotations
 
 import random
+from datetime import timedelta
 
 from sqlalchemy import select
 
+from register.admin import audit
 from register.auth.models import User
 from register.auth.passwords import hash_password
 from register.database import utcnow
 from register.extensions import db
+from register.mentors import vocabulary as vocab
+from register.mentors.models import MentorProfile
+from register.mentorships.models import Mentorship
 
 DEMO_PASSWORD = "mentoring-demo-2026"
 ADMIN_EMAIL = "admin@example.org"
-MENTEE_EMAILS = ["mentee@example.org", "sam.okafor@example.org", "priya.shah@example.org"]
+MENTEES = [("Morgan Mentee", "mentee@example.org"), ("Sam Okafor", "sam.okafor@example.org"),
+           ("Priya Shah", "priya.shah@example.org"), ("Tom Reilly", "tom.reilly@example.org")]
 
 FIRST_NAMES = ["Aisha", "Ben", "Chloe", "Dev", "Elena", "Farid", "Grace", "Hamish", "Ines",
-               "Jonah", "Kiran", "Lucia", "Malik", "Nadia", "Owen", "Rosa", "Tomasz", "Yemi"]
+               "Jonah", "Kiran", "Lucia", "Malik", "Nadia", "Owen", "Rosa", "Tomasz", "Yemi",
+               "Zoë", "Siobhán", "Rhys", "Aoife", "Chidi", "Mei", "Hannah", "Raj", "Bethan",
+               "Andrés", "Fatima", "Gareth", "Ingrid", "Kwame", "Leila", "Niamh", "Oluwaseun"]
 SURNAMES = ["Adeyemi", "Brennan", "Campbell", "Dhillon", "Evans", "Fraser", "Gallagher",
             "Hughes", "Iqbal", "Jones", "Kowalski", "Lewis", "Morgan", "Nwosu", "O'Brien",
-            "Patel", "Quinn", "Rahman", "Singh", "Taylor", "Williams"]
+            "Patel", "Quinn", "Rahman", "Singh", "Taylor", "Williams", "Ní Bhriain", "Müller",
+            "Okonkwo", "Chen", "García", "MacLeod", "Price", "Sørensen", "Thomas"]
+
+SECTOR_ROLES = {
+    "nhs": ["Consultant nurse, critical care", "Clinical director, emergency medicine",
+            "Head of midwifery", "Consultant physician, respiratory medicine",
+            "Service improvement lead", "Advanced clinical practitioner", "General practitioner",
+            "Director of nursing", "Lead pharmacist, medicines optimisation",
+            "Consultant clinical psychologist"],
+    "academia": ["Professor of health services research", "Senior lecturer in statistics",
+                 "Clinical academic, NIHR fellow", "Reader in public health",
+                 "Research programme manager", "Lecturer in nursing education"],
+    "industry": ["Medical director, medical devices", "Head of health data science",
+                 "Regulatory affairs lead", "Digital health product manager"],
+    "charity": ["Director of research, patient charity", "Head of policy and influencing",
+                "Programme lead, community health"],
+    "government": ["Deputy director, health policy", "Public health consultant",
+                   "Chief analyst, health statistics"],
+    "other": ["Independent leadership coach", "Freelance health economist",
+              "Non-executive director"],
+}
+ORGANISATIONS = {
+    "nhs": ["University Hospitals Birmingham NHS Foundation Trust", "Leeds Teaching Hospitals",
+            "NHS Greater Glasgow and Clyde", "Cardiff and Vale University Health Board",
+            "Oxford University Hospitals", "Manchester University NHS Foundation Trust"],
+    "academia": ["University of Birmingham", "University of Leeds", "King's College London",
+                 "University of Edinburgh", "Cardiff University"],
+    "industry": ["MedTech Partners Ltd", "Northgate Analytics", "BioBridge Therapeutics"],
+    "charity": ["Healthy Hearts Trust", "Carers Together", "Breathe Easy UK"],
+    "government": ["Department of Health and Social Care", "UK Health Security Agency",
+                   "Office for National Statistics"],
+    "other": ["Self-employed", "Clearview Consulting"],
+}
+EXPERTISE = {
+    "nhs": ["quality improvement", "patient safety", "leading teams", "clinical leadership",
+            "workforce planning", "service redesign", "critical care", "general practice",
+            "nursing leadership", "medicines optimisation", "clinical governance"],
+    "academia": ["statistics", "grant writing", "doctorate supervision", "systematic reviews",
+                 "qualitative research", "publishing", "research methods", "health economics",
+                 "clinical trials"],
+    "industry": ["product management", "regulatory affairs", "health data science",
+                 "commercial strategy", "machine learning"],
+    "charity": ["patient involvement", "policy and influencing", "fundraising",
+                "volunteer management"],
+    "government": ["health policy", "public health", "evidence synthesis",
+                   "working with ministers"],
+    "other": ["coaching", "board governance", "career transitions"],
+}
+SHARED_EXPERTISE = ["leadership", "career planning", "returning to work", "presenting",
+                    "negotiation", "managing change", "resilience", "networking"]
+LOCATIONS = ["Birmingham", "Leeds", "London", "Glasgow", "Cardiff", "Manchester", "Bristol",
+             "Newcastle", "Belfast", "Edinburgh", "Norwich", "Exeter", "Remote only"]
+LANGUAGES = ["English", "Welsh", "Urdu", "Polish", "Spanish", "French", "Gaelic", "Punjabi"]
+COMMITMENTS = ["One hour a month for six months", "An hour every six weeks",
+               "One hour a month for a year", "Flexible; usually 30 minutes a fortnight",
+               "A short call when you need one"]
+TRAINING_BODIES = ["the EMCC", "the Association for Coaching", "the ILM"]
+
+OPENINGS = [
+    "I have worked in {sector_text} for {years} years, most recently as {role_lower}.",
+    "After {years} years in {sector_text}, I now work as {role_lower} at {organisation}.",
+    "My career has taken me through {years} years of {sector_text}, from front-line work to "
+    "my current role as {role_lower}.",
+]
+MIDDLES = [
+    "I am especially glad to help with {topic_a} and {topic_b}, and with the confidence it "
+    "takes to step into a new role.",
+    "People often come to me about {topic_a}; I also enjoy conversations about {topic_b} and "
+    "how to navigate the politics of large organisations.",
+    "I have mentored colleagues through {topic_a}, {topic_b} and the first year in a new post.",
+]
+CLOSINGS = [
+    "I prefer a short first conversation to see whether we are a good fit.",
+    "I am happy to start with fifteen minutes on the phone and take it from there.",
+    "I value clear goals for each meeting and honest reflection between them.",
+    "I am a good listener and will ask more questions than I answer.",
+]
+SECTOR_TEXT = {"nhs": "the NHS", "academia": "academic research", "industry": "industry",
+               "charity": "the charity sector", "government": "government",
+               "other": "a mix of sectors"}
+
+
+def _sample(rng: random.Random, items, low: int, high: int) -> list:
+    return rng.sample(list(items), rng.randint(low, min(high, len(items))))
+
+
+def _profile(rng: random.Random, user: User, number: int) -> MentorProfile:
+    sector = rng.choices(list(SECTOR_ROLES), weights=[40, 25, 10, 10, 10, 5])[0]
+    role = rng.choice(SECTOR_ROLES[sector])
+    organisation = rng.choice(ORGANISATIONS[sector])
+    topics = _sample(rng, EXPERTISE[sector], 2, 5) + _sample(rng, SHARED_EXPERTISE, 0, 2)
+    values = {"sector_text": SECTOR_TEXT[sector], "years": rng.randint(6, 32),
+              "role_lower": role[0].lower() + role[1:], "organisation": organisation,
+              "topic_a": topics[0], "topic_b": topics[1]}
+    bio = "\n\n".join([rng.choice(OPENINGS).format(**values),
+                       rng.choice(MIDDLES).format(**values), rng.choice(CLOSINGS)])
+    in_training = rng.random() < 0.12
+
+    def some(choices, low, high):
+        order = vocab.codes(choices)
+        return sorted(_sample(rng, order, low, high), key=order.index)
+
+    return MentorProfile(
+        user=user,
+        display_name=user.name,
+        headline=role,
+        organisation=organisation,
+        sector=sector,
+        location=rng.choice(LOCATIONS),
+        bio=bio,
+        expertise=topics,
+        knowing=some(vocab.KNOWING, 1, 3),
+        contexts=some(vocab.CONTEXTS, 1, 4),
+        formats=some(vocab.FORMATS, 1, 3),
+        languages=["English"] + _sample(rng, LANGUAGES[1:], 0, 1),
+        kind=rng.choice(["formal", "informal", "both", "both"]),
+        time_commitment=rng.choice(COMMITMENTS),
+        capacity=rng.choice([1, 1, 2, 2, 2, 3, 3, 4]),
+        in_training=in_training,
+        training_body=rng.choice(TRAINING_BODIES) if in_training else "",
+    )
+
+
+def _person(email: str, name: str, password_hash: str, **extra) -> User | None:
+    if db.session.scalar(select(User.id).where(User.email == email)) is not None:
+        return None
+    user = User(email=email, name=name, password_hash=password_hash,
+                email_verified_at=utcnow(), **extra)
+    db.session.add(user)
+    return user
 
 
 def load(mentors: int = 0, seed: int = 2026) -> str:
-    """Add the administrator, a few mentees and `mentors` mentor accounts; flush."""
+    """Add an administrator, mentees and `mentors` published mentor profiles; flush.
+
+    About one mentor in ten is paused (some with a return date) and about one
+    in ten is full, with active mentorships up to their capacity.
+    """
     rng = random.Random(seed)
     password_hash = hash_password(DEMO_PASSWORD)
     now = utcnow()
-    people = [("Register Coordinator", ADMIN_EMAIL, True),
-              ("Morgan Mentee", MENTEE_EMAILS[0], False),
-              ("Sam Okafor", MENTEE_EMAILS[1], False),
-              ("Priya Shah", MENTEE_EMAILS[2], False)]
+    _person(ADMIN_EMAIL, "Register Coordinator", password_hash, is_admin=True)
+    mentees = [_person(email, name, password_hash) for name, email in MENTEES]
+    mentees = [m for m in mentees if m is not None] or list(
+        db.session.scalars(select(User).where(User.email.in_([e for _, e in MENTEES])))
+    )
+    db.session.flush()
+    added = paused = full = 0
     for number in range(1, mentors + 1):
         name = f"{rng.choice(FIRST_NAMES)} {rng.choice(SURNAMES)}"
-        people.append((name, f"mentor{number}@example.org", False))
-    added = 0
-    for name, email, is_admin in people:
-        if db.session.scalar(select(User.id).where(User.email == email)) is not None:
+        user = _person(f"mentor{number}@example.org", name, password_hash)
+        if user is None:
             continue
-        db.session.add(User(name=name, email=email, password_hash=password_hash,
-                            email_verified_at=now, is_admin=is_admin))
+        profile = _profile(rng, user, number)
+        profile.state = MentorProfile.PUBLISHED
+        profile.published_at = now - timedelta(days=rng.randint(0, 400), minutes=number)
+        profile.submitted_at = profile.published_at - timedelta(days=1)
+        db.session.add(profile)
+        roll = rng.random()
+        if roll < 0.1:
+            profile.paused = True
+            if rng.random() < 0.5:
+                profile.away_until = now.date() + timedelta(days=rng.randint(7, 90))
+            paused += 1
+        elif roll < 0.2 and mentees:
+            db.session.flush()
+            for mentee in mentees[: profile.capacity]:
+                db.session.add(Mentorship(mentor_id=user.id, mentee_id=mentee.id,
+                                          started_at=now - timedelta(days=rng.randint(5, 200))))
+            profile.capacity = min(profile.capacity, len(mentees))
+            full += 1
         added += 1
+        if number % 200 == 0:
+            db.session.flush()
     db.session.flush()
-    return (f"Added {added} demo accounts (administrator {ADMIN_EMAIL}, mentees and "
-            f"{mentors} mentors); each has the password {DEMO_PASSWORD!r}.")
+    if added:
+        audit.record(None, "demo.loaded", None, f"{added} demo mentors loaded.")
+    return (f"Demo data: administrator {ADMIN_EMAIL}, {len(MENTEES)} mentees and {added} "
+            f"published mentors ({paused} paused, {full} full). Every demo account has the "
+            f"password {DEMO_PASSWORD!r}.")

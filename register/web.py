@@ -16,7 +16,7 @@ def is_fragment_request() -> bool:
     return bool(htmx) and not htmx.boosted
 
 
-def render(page: str, partial: str | None = None, *, status: int = 200, **context) -> Response:
+def render(page: str, partial: str | None = None, /, *, status: int = 200, **context) -> Response:
     """Render the whole page, or only its `partial` for an htmx fragment request.
 
     Every response from here says `Vary: HX-Request`, so no cache hands the

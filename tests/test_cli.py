@@ -49,6 +49,6 @@ def test_demo_data_loads_once_and_only_in_development(app, runner):
     assert "admin@example.org" in first.output
     assert "already has accounts" in again.output
     with app.app_context():
-        assert db.session.scalar(select(func.count()).select_from(User)) == 9
+        assert db.session.scalar(select(func.count()).select_from(User)) == 10
         admin = db.session.scalar(select(User).where(User.email == "admin@example.org"))
         assert admin.is_admin and check_password(admin.password_hash, "mentoring-demo-2026")

@@ -12,7 +12,8 @@ def record(actor: User | None, action: str, subject, summary: str = "") -> Audit
     entry = AuditEntry(
         actor_id=actor.id if actor is not None else None,
         action=action,
-        subject_type=getattr(subject, "__tablename__", type(subject).__name__.lower()),
+        subject_type=("register" if subject is None
+                      else getattr(subject, "__tablename__", type(subject).__name__.lower())),
         subject_id=getattr(subject, "id", None),
         summary=summary.strip(),
     )

@@ -8,6 +8,7 @@ from wtforms import (
     DateField,
     IntegerField,
     RadioField,
+    SelectChoice,
     SelectField,
     SelectMultipleField,
     StringField,
@@ -31,6 +32,10 @@ class CheckboxesField(SelectMultipleField):
         pass
 
 
+def _choices(vocabulary) -> list[SelectChoice]:
+    return [SelectChoice(choice.code, choice.label) for choice in vocabulary]
+
+
 def _strip(value):
     return value.strip() if isinstance(value, str) else value
 
@@ -44,8 +49,8 @@ class ProfileForm(FlaskForm):
         description="For example: Consultant nurse, critical care.")
     organisation = StringField("Organisation", filters=[_strip], validators=[Length(max=160)],
                                render_kw={"autocomplete": "organization"})
-    sector = SelectField("Sector", choices=[("", "Choose a sector")] +
-                         vocab.form_choices(vocab.SECTORS))
+    sector = SelectField("Sector", choices=[SelectChoice("", "Choose a sector")] +
+                         _choices(vocab.SECTORS))
     location = StringField("Location or region", filters=[_strip],
                            validators=[Length(max=120)],
                            description="Helps mentees who would like to meet in person.")
@@ -60,11 +65,11 @@ class ProfileForm(FlaskForm):
         description=f"Separate them with commas, up to {services.MAX_EXPERTISE}. For example: "
                     "quality improvement, statistics, leading teams.")
     knowing = CheckboxesField("Forms of knowing you can support",
-                              choices=vocab.form_choices(vocab.KNOWING))
-    contexts = CheckboxesField("Mentoring contexts", choices=vocab.form_choices(vocab.CONTEXTS))
-    kind = RadioField("Kind of mentoring you offer", choices=vocab.form_choices(vocab.KINDS),
+                              choices=_choices(vocab.KNOWING))
+    contexts = CheckboxesField("Mentoring contexts", choices=_choices(vocab.CONTEXTS))
+    kind = RadioField("Kind of mentoring you offer", choices=_choices(vocab.KINDS),
                       validators=[Optional()])
-    formats = CheckboxesField("Ways you can meet", choices=vocab.form_choices(vocab.FORMATS))
+    formats = CheckboxesField("Ways you can meet", choices=_choices(vocab.FORMATS))
     time_commitment = StringField(
         "Typical time commitment", filters=[_strip], validators=[Length(max=120)],
         description="For example: one hour a month for six months.")

@@ -86,11 +86,6 @@ def label(choices: tuple[Choice, ...], code: str) -> str:
     return code
 
 
-def form_choices(choices: tuple[Choice, ...]) -> list[tuple[str, str]]:
-    """(code, label) pairs for a WTForms field."""
-    return [(choice.code, choice.label) for choice in choices]
-
-
 def _key(text: str) -> str:
     return " ".join(text.replace("_", " ").replace("-", " ").split()).casefold()
 
