@@ -157,7 +157,8 @@ def test_rejection_needs_a_reason_and_ends_the_road(app, make_user, make_profile
     admin = make_user("lead@example.org", admin=True)
     _, profile_id = make_profile(state=MentorProfile.SUBMITTED)
     with app.test_request_context():
-        profile, coordinator = db.session.get(MentorProfile, profile_id), db.session.get(User, admin.id)
+        profile = db.session.get(MentorProfile, profile_id)
+        coordinator = db.session.get(User, admin.id)
         with pytest.raises(services.ProfileError):
             services.reject(profile, by=coordinator, reason="")
         services.reject(profile, by=coordinator, reason="Not a member of the body.")
