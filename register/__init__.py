@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from importlib import import_module
 from typing import Any
 
 from flask import Flask, g
@@ -46,12 +47,18 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         web,
     )
     from register import mail as mail_area
+    from register import search
     from register.auth import guards  # noqa: F401  (the unauthorised handler)
+
+    # Each area's routes attach themselves to its blueprint when its views load.
+    for area in ("main", "auth", "mentors", "search", "admin", "mail"):
+        import_module(f"register.{area}.views")
 
     web.init_app(app)
     app.register_blueprint(main.bp)
     app.register_blueprint(auth.bp)
     app.register_blueprint(mentors.bp)
+    app.register_blueprint(search.bp)
     app.register_blueprint(admin.bp, url_prefix="/admin")
     if app.debug:
         app.register_blueprint(mail_area.bp, url_prefix="/dev/mail")
@@ -59,20 +66,25 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     from register import cli
 
     cli.init_app(app)
-    _drain_outbox_after_requests(app)
+    _after_commit_work(app)
     app.jinja_env.globals["dev_mailbox"] = app.debug
     return app
 
 
-def _drain_outbox_after_requests(app: Flask) -> None:
+def _after_commit_work(app: Flask) -> None:
     from register.mail.outbox import drain_after_request
+    from register.search.sync import sync_after_request
 
     @app.after_request
-    def _schedule_drain(response):
-        # Queued mail is sent once the response has gone, so nobody waits on SMTP;
-        # if this fails, the worker sends it later.
+    def _schedule(response):
+        # Queued mail is sent, and the search index updated, once the response
+        # has gone, so nobody waits on SMTP or Whoosh; whatever fails here the
+        # worker does later. Rows a rolled-back request wrote do not exist, so
+        # there is nothing to send for them.
         if g.get("outbox_has_mail") and app.config["MAIL_DRAIN_AFTER_REQUEST"]:
             response.call_on_close(lambda: drain_after_request(app))
+        if g.get("search_changed") and app.config["SEARCH_SYNC_AFTER_REQUEST"]:
+            response.call_on_close(lambda: sync_after_request(app))
         return response
 
 

@@ -19,6 +19,7 @@ def init_app(app: Flask) -> None:
     app.cli.add_command(mail_group)
     app.cli.add_command(worker_command)
     app.cli.add_command(import_mentors_command)
+    app.cli.add_command(search_group)
 
 
 @contextmanager
@@ -151,3 +152,52 @@ def import_mentors_command(file, dry_run: bool, publish: bool) -> None:
         outcome = importing.apply(plan, publish=publish, by=None)
         db.session.commit()
     click.echo(f"Imported {summary}: {outcome}")
+
+
+@click.group("search", cls=AppGroup)
+def search_group() -> None:
+    """The search index on this host."""
+
+
+@search_group.command("rebuild")
+def search_rebuild_command() -> None:
+    """Build a fresh index beside the live one and swap it in."""
+    from register.search.sync import rebuild
+
+    result = rebuild()
+    rate = result.profiles / result.seconds if result.seconds else 0
+    click.echo(f"Indexed {result.profiles} profiles in {result.seconds:.1f}s "
+               f"({rate:,.0f} a second).")
+
+
+@search_group.command("sync")
+def search_sync_command() -> None:
+    """Apply the changes logged since this index last caught up."""
+    from register.search.sync import sync
+
+    result = sync()
+    if result.waiting:
+        raise click.ClickException("The index is busy; the changes stay queued. Try again.")
+    click.echo(f"Applied {result.applied} changes; up to change {result.high_water}.")
+
+
+@search_group.command("check")
+def search_check_command() -> None:
+    """Compare the database with the index and print every difference."""
+    from register.search.index import IndexUnavailable
+    from register.search.sync import check
+
+    try:
+        result = check()
+    except IndexUnavailable as error:
+        raise click.ClickException(f"{error}. Run `search rebuild`.") from error
+    for label, ids in (("missing from the index", result.missing),
+                       ("in the index but not published", result.extra),
+                       ("out of date in the index", result.stale)):
+        if ids:
+            shown = ", ".join(map(str, ids[:50])) + (" …" if len(ids) > 50 else "")
+            click.echo(f"{len(ids)} profile{'s' if len(ids) != 1 else ''} {label}: {shown}")
+    if not result.ok:
+        raise click.ClickException("The index differs from the database. "
+                                   "Run `search sync`, or `search rebuild`.")
+    click.echo("The index matches the database.")

@@ -76,6 +76,7 @@ def from_environment(instance_path: str, env: dict[str, str] | None = None) -> d
         "MAIL_DRAIN_SECONDS": 5.0,
         "MAIL_GIVE_UP_AFTER_HOURS": 72,
         "MAIL_TIMEOUT_SECONDS": 10,
+        "SEARCH_SYNC_AFTER_REQUEST": True,
         # Login throttling: failures allowed inside the window, per account and per address.
         "LOGIN_WINDOW_MINUTES": 15,
         "LOGIN_MAX_FAILURES_PER_ACCOUNT": 5,

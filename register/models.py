@@ -5,3 +5,4 @@ from register.auth.models import EmailToken, LoginAttempt, User  # noqa: F401
 from register.mail.models import OutboxMessage  # noqa: F401
 from register.mentors.models import MentorProfile, ProfileReport  # noqa: F401
 from register.mentorships.models import Mentorship  # noqa: F401
+from register.search.models import SearchChange  # noqa: F401

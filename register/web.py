@@ -12,8 +12,12 @@ from register.extensions import db, htmx
 
 
 def is_fragment_request() -> bool:
-    """True for an htmx request that wants a piece of a page, not a boosted navigation."""
-    return bool(htmx) and not htmx.boosted
+    """True for an htmx request that wants a piece of a page.
+
+    A boosted navigation and a history restore (Back, with nothing cached) want
+    the whole page.
+    """
+    return bool(htmx) and not htmx.boosted and not htmx.history_restore_request
 
 
 def render(page: str, partial: str | None = None, /, *, status: int = 200, **context) -> Response:
@@ -22,8 +26,10 @@ def render(page: str, partial: str | None = None, /, *, status: int = 200, **con
     Every response from here says `Vary: HX-Request`, so no cache hands the
     fragment to a browser that asked for the page, or the other way round.
     """
-    template = partial if partial and is_fragment_request() else page
-    response = current_app.make_response((render_template(template, **context), status))
+    fragment = bool(partial) and is_fragment_request()
+    template = partial if fragment else page
+    response = current_app.make_response(
+        (render_template(template, is_fragment=fragment, **context), status))
     response.vary.add("HX-Request")
     return response
 

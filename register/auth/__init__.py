@@ -3,5 +3,3 @@
 from flask import Blueprint
 
 bp = Blueprint("auth", __name__)
-
-from register.auth import views  # noqa: E402,F401  (routes attach themselves to bp)

@@ -3,5 +3,3 @@
 from flask import Blueprint
 
 bp = Blueprint("mentors", __name__)
-
-from register.mentors import views  # noqa: E402,F401

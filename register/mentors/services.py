@@ -406,3 +406,22 @@ def resolve_report(found: ProfileReport, *, by: User, note: str) -> None:
 
 def profile_changed(profile: MentorProfile) -> None:
     """A change that mentees may see happened: the one place search hears of it."""
+    from register.search import changes
+
+    changes.record(profile)
+
+
+def resume_returned_mentors(today: date | None = None) -> int:
+    """Lift the pauses whose return date has come; their search documents follow."""
+    today = today or utcnow().date()
+    returning = db.session.scalars(
+        select(MentorProfile).where(MentorProfile.paused.is_(True),
+                                    MentorProfile.away_until.is_not(None),
+                                    MentorProfile.away_until <= today)
+    ).all()
+    for profile in returning:
+        profile.paused = False
+        profile.away_until = None
+        audit.record(None, "profile.resumed", profile, "Back from away: resumed by itself.")
+        profile_changed(profile)
+    return len(returning)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from flask import abort, flash, redirect, request, url_for
 from flask_login import current_user, login_required
-from sqlalchemy import func, select
 
 from register.auth.guards import verified_required
 from register.extensions import db
@@ -13,9 +12,6 @@ from register.mentors import vocabulary as vocab
 from register.mentors.forms import PauseForm, ProfileForm, ReportForm
 from register.mentors.models import MentorProfile
 from register.web import render
-
-PAGE_SIZE = 20
-
 
 def load_profile(profile_id: int) -> MentorProfile:
     """The profile, if this visitor may see it: published, or their own, or they are admin."""
@@ -35,20 +31,6 @@ def _apply_error(form, error: services.ProfileError) -> None:
         field.errors = [*field.errors, error.message]
     else:
         form.form_errors.append(error.message)
-
-
-@bp.get("/mentors")
-def index():
-    """Published mentors, newest first (search arrives with the search area)."""
-    page = max(request.args.get("page", 1, type=int), 1)
-    query = select(MentorProfile).where(MentorProfile.state == MentorProfile.PUBLISHED)
-    total = db.session.scalar(select(func.count()).select_from(query.subquery()))
-    profiles = db.session.scalars(
-        query.order_by(MentorProfile.published_at.desc(), MentorProfile.id.desc())
-        .limit(PAGE_SIZE).offset((page - 1) * PAGE_SIZE)
-    ).all()
-    return render("mentors/index.html", profiles=profiles, total=total, page=page,
-                  pages=max(1, -(-total // PAGE_SIZE)))
 
 
 @bp.get("/mentors/<int:profile_id>")

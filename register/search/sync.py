@@ -1,0 +1,221 @@
+"""Keeping the index in step with the database: sync, rebuild and check.
+
+The database is the truth. `sync` reads the change log past this index's
+high-water mark (and, because PostgreSQL can commit ids out of order, the
+last minute of it again), re-reads each changed profile's current row and
+updates or deletes its document. `rebuild` builds a fresh generation from
+the database and swaps it in. `check` compares the two.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import timedelta
+from time import monotonic
+
+from flask import current_app
+from sqlalchemy import func, or_, select
+from whoosh.index import LockError
+
+from register.database import utcnow
+from register.extensions import db
+from register.mentors.models import MentorProfile
+from register.mentorships.models import Mentorship
+from register.search import index
+from register.search.documents import document
+from register.search.models import SearchChange
+
+# Changes newer than this are read again on every sync: a transaction that took
+# its id earlier may commit later than one that took a higher id.
+REPLAY_WINDOW = timedelta(seconds=60)
+BATCH = 500
+
+
+def _active_counts(user_ids) -> dict[int, int]:
+    rows = db.session.execute(
+        select(Mentorship.mentor_id, func.count())
+        .where(Mentorship.status == Mentorship.ACTIVE, Mentorship.mentor_id.in_(user_ids))
+        .group_by(Mentorship.mentor_id)
+    )
+    return dict(rows.all())
+
+
+def documents_for(profile_ids) -> tuple[list[dict], set[str]]:
+    """Documents for the published profiles among `profile_ids`, and the ids to delete."""
+    today = utcnow().date()
+    profiles = db.session.scalars(
+        select(MentorProfile).where(MentorProfile.id.in_(list(profile_ids)))
+    ).all()
+    counts = _active_counts([p.user_id for p in profiles])
+    docs, published = [], set()
+    for profile in profiles:
+        if profile.state == MentorProfile.PUBLISHED:
+            docs.append(document(profile, active_mentorships=counts.get(profile.user_id, 0),
+                                 today=today))
+            published.add(profile.id)
+    deletions = {str(pid) for pid in profile_ids if pid not in published}
+    return docs, deletions
+
+
+@dataclass
+class SyncResult:
+    applied: int = 0
+    high_water: int = 0
+    waiting: bool = False  # the index was busy; the changes stay queued
+
+
+def sync(max_seconds: float | None = None) -> SyncResult:
+    """Apply logged changes to the live index; rebuild it if it is missing or damaged.
+
+    Entries past the high-water mark are new. Entries from the last minute are
+    read again, and any not applied before (a transaction that committed late
+    with a lower id) are applied too; state.json remembers which were.
+    """
+    try:
+        ix = index.open_live()
+    except index.IndexUnavailable:
+        rebuild()
+        return SyncResult(high_water=index.read_state(index.live_path())["high_water"])
+    path = index.live_path()
+    state = index.read_state(path)
+    high_water = state.get("high_water", 0)
+    recent = set(state.get("recent", []))
+    since = utcnow() - REPLAY_WINDOW
+    deadline = monotonic() + (max_seconds if max_seconds is not None else 1e9)
+    result = SyncResult(high_water=high_water)
+    last_id = 0
+    still_recent: set[int] = set()
+    while monotonic() < deadline:
+        rows = db.session.execute(
+            select(SearchChange.id, SearchChange.profile_id, SearchChange.created_at)
+            .where(or_(SearchChange.id > high_water, SearchChange.created_at >= since),
+                   SearchChange.id > last_id)
+            .order_by(SearchChange.id).limit(BATCH)
+        ).all()
+        if not rows:
+            break
+        last_id = rows[-1].id
+        still_recent |= {row.id for row in rows if row.created_at >= since}
+        fresh = [row for row in rows if row.id not in recent]
+        if fresh:
+            profile_ids = {row.profile_id for row in fresh}
+            docs, deletions = documents_for(profile_ids)
+            try:
+                with index.writer(ix) as w:
+                    for doc in docs:
+                        w.update_document(**doc)
+                    for doc_id in deletions:
+                        w.delete_by_term("id", doc_id)
+            except LockError:
+                result.waiting = True
+                break
+            result.applied += len(fresh)
+            recent |= {row.id for row in fresh}
+        high_water = max(high_water, last_id)
+        result.high_water = high_water
+        index.write_state(path, {"high_water": high_water, "recent": sorted(recent & still_recent)})
+    db.session.rollback()  # end the read transaction; nothing here writes
+    return result
+
+
+@dataclass
+class RebuildResult:
+    profiles: int
+    seconds: float
+
+
+def rebuild() -> RebuildResult:
+    """Build a new generation from the database and swap it in; searches carry on."""
+    started = monotonic()
+    with index.rebuild_lock():
+        # Changes logged from here on are replayed onto the new generation by sync.
+        high_water = db.session.scalar(select(func.max(SearchChange.id))) or 0
+        path = index.new_generation()
+        ix = index.whoosh_index.open_dir(str(path))
+        today = utcnow().date()
+        total = 0
+        w = ix.writer(limitmb=256)
+        try:
+            last_id = 0
+            while True:
+                profiles = db.session.scalars(
+                    select(MentorProfile)
+                    .where(MentorProfile.state == MentorProfile.PUBLISHED,
+                           MentorProfile.id > last_id)
+                    .order_by(MentorProfile.id).limit(BATCH)
+                ).all()
+                if not profiles:
+                    break
+                counts = _active_counts([p.user_id for p in profiles])
+                for profile in profiles:
+                    w.add_document(**document(
+                        profile, active_mentorships=counts.get(profile.user_id, 0), today=today))
+                total += len(profiles)
+                last_id = profiles[-1].id
+                db.session.expunge_all()
+            w.commit(optimize=True)
+        except BaseException:
+            w.cancel()
+            raise
+        index.write_state(path, {"high_water": high_water})
+        index.swap_in(path)
+    db.session.rollback()
+    sync()
+    seconds = monotonic() - started
+    current_app.logger.info("Search index rebuilt: %s profiles in %.1fs", total, seconds)
+    return RebuildResult(profiles=total, seconds=seconds)
+
+
+@dataclass
+class CheckResult:
+    missing: list[int] = field(default_factory=list)   # published, not in the index
+    extra: list[int] = field(default_factory=list)     # in the index, not published
+    stale: list[int] = field(default_factory=list)     # in both, but out of date
+
+    @property
+    def ok(self) -> bool:
+        return not (self.missing or self.extra or self.stale)
+
+
+def check() -> CheckResult:
+    """Compare the database's published profiles with the index, document by document."""
+    today = utcnow().date()
+    expected: dict[int, str] = {}
+    last_id = 0
+    while True:
+        profiles = db.session.scalars(
+            select(MentorProfile)
+            .where(MentorProfile.state == MentorProfile.PUBLISHED, MentorProfile.id > last_id)
+            .order_by(MentorProfile.id).limit(BATCH)
+        ).all()
+        if not profiles:
+            break
+        counts = _active_counts([p.user_id for p in profiles])
+        for profile in profiles:
+            doc = document(profile, active_mentorships=counts.get(profile.user_id, 0), today=today)
+            expected[profile.id] = doc["version"]
+        last_id = profiles[-1].id
+        db.session.expunge_all()
+    db.session.rollback()
+    ix = index.open_live()
+    with ix.searcher() as searcher:
+        indexed = {int(fields["id"]): fields.get("version")
+                   for fields in searcher.all_stored_fields()}
+    result = CheckResult()
+    result.missing = sorted(set(expected) - set(indexed))
+    result.extra = sorted(set(indexed) - set(expected))
+    result.stale = sorted(pid for pid in set(expected) & set(indexed)
+                          if expected[pid] != indexed[pid])
+    return result
+
+
+def sync_after_request(app) -> None:
+    """Called once the response is sent: apply the request's changes within a second."""
+    with app.app_context():
+        try:
+            sync(max_seconds=2.0)
+        except Exception:  # the worker or the next request catches up
+            db.session.rollback()
+            app.logger.exception("Updating the search index after a request failed")
+        finally:
+            db.session.remove()
