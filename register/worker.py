@@ -38,9 +38,28 @@ def forget_old_login_failures() -> int:
     return 0  # housekeeping never keeps the worker from resting
 
 
+def sync_search() -> int:
+    """Bring this host's search index up to date with the change log."""
+    from register.search.sync import sync
+
+    return sync(max_seconds=10).applied
+
+
+def resume_returning_mentors() -> int:
+    """Lift pauses whose return date has come."""
+    from register.mentors.services import resume_returned_mentors
+
+    with writing():
+        resumed = resume_returned_mentors()
+        db.session.commit()
+    return resumed
+
+
 # Each job with the least number of seconds between two of its runs.
 JOBS: list[tuple[Callable[[], int], float]] = [
     (send_mail, 0),
+    (sync_search, 0),
+    (resume_returning_mentors, 600),
     (forget_old_login_failures, 3600),
 ]
 

@@ -162,7 +162,10 @@ class _Capture:
 def captures_mail(app=None) -> bool:
     """True when mail is kept for the development mailbox instead of sent."""
     app = app or current_app
-    return is_development(app) and not app.testing and not app.config.get("MAIL_SERVER")
+    # Testing is development too (see is_development): with no relay configured
+    # there is nowhere to send to, and retrying against nothing only ends in
+    # "given up" days later.
+    return is_development(app) and not app.config.get("MAIL_SERVER")
 
 
 def _transport():
@@ -172,8 +175,13 @@ def _transport():
 
 
 def claim_due(limit: int, claimant: str) -> list[OutboxMessage]:
-    """Claim up to `limit` due messages for `claimant` and commit the claim."""
+    """Claim up to `limit` due messages for `claimant`, commit the claim, return the rows.
+
+    The rows come back detached from the session: they can be read while
+    sending without opening a transaction (see below).
+    """
     now = utcnow()
+    rows: list[OutboxMessage] = []
     with writing():
         ids = db.session.scalars(
             select(OutboxMessage.id)
@@ -192,14 +200,23 @@ def claim_due(limit: int, claimant: str) -> list[OutboxMessage]:
                 .where(OutboxMessage.id.in_(ids))
                 .values(claimed_until=now + CLAIM_LEASE, claimed_by=claimant)
             )
+            rows = list(
+                db.session.scalars(
+                    select(OutboxMessage)
+                    .where(OutboxMessage.id.in_(ids))
+                    .order_by(OutboxMessage.id)
+                    .execution_options(populate_existing=True)
+                )
+            )
+            # Sending waits on the network. Rows still in the session would expire
+            # at each commit and reload in a new transaction, which on SQLite takes
+            # the database's one write lock and would hold it while the relay
+            # answers, making every request that writes wait. The claim, not a
+            # transaction, is what keeps these rows ours.
+            for row in rows:
+                db.session.expunge(row)
         db.session.commit()
-    if not ids:
-        return []
-    return list(
-        db.session.scalars(
-            select(OutboxMessage).where(OutboxMessage.id.in_(ids)).order_by(OutboxMessage.id)
-        )
-    )
+    return rows
 
 
 def _settle(row: OutboxMessage, claimant: str, **values) -> None:
