@@ -96,12 +96,19 @@ def is_development(app) -> bool:
 
 
 def check_secret_key(app) -> None:
-    """Refuse to run in production on a missing or guessable key; invent one in development."""
+    """Refuse to run in production on a missing or guessable key; invent one in development.
+
+    Production without MAIL_SERVER sends through a relay on the host itself.
+    """
     key = app.config.get("SECRET_KEY") or ""
     if is_development(app):
         if not key:
             app.config["SECRET_KEY"] = _development_secret_key(Path(app.instance_path))
         return
+    if not app.config.get("MAIL_SERVER"):
+        app.config["MAIL_SERVER"] = "localhost"
+        app.logger.warning("MAIL_SERVER is not set: sending email through localhost:%s",
+                           app.config["MAIL_PORT"])
     if key.strip().lower() in WEAK_SECRET_KEYS or len(key) < MIN_SECRET_KEY_LENGTH:
         raise ConfigError(
             "SECRET_KEY must be set to a random value of at least "

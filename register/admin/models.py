@@ -31,8 +31,10 @@ class AuditEntry(db.Model):
 
 
 @event.listens_for(AuditEntry, "before_update")
+@event.listens_for(AuditEntry, "before_delete")
 def _audit_is_append_only(mapper, connection, target):
-    raise RuntimeError("Audit entries are never changed once written.")
+    # Deleting is refused too: the audit page promises entries are neither changed nor deleted.
+    raise RuntimeError("Audit entries are never changed or deleted once written.")
 
 
 class ImportBatch(db.Model):

@@ -204,6 +204,9 @@ def resolve_report(report_id: int):
         else:
             db.session.commit()
             flash("Report resolved.", "success")
+    else:
+        # Without this the page would come back unchanged, as if the click had been lost.
+        flash("The note is too long; keep it under 4,000 characters.", "error")
     return redirect(url_for("admin.reports"))
 
 
@@ -260,7 +263,9 @@ def import_preview(batch_id: int):
 @bp.post("/import/<int:batch_id>/confirm")
 def import_confirm(batch_id: int):
     """Apply a previewed upload. It is checked again: the register may have changed."""
-    batch = db.get_or_404(ImportBatch, batch_id)
+    # Locked, so that of two confirms sent together (a double click) the second waits for
+    # the first to commit and then finds the batch applied, instead of importing it again.
+    batch = db.session.get(ImportBatch, batch_id, with_for_update=True) or abort(404)
     form = ModerationForm()
     if not form.validate_on_submit():
         abort(400)

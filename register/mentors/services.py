@@ -238,10 +238,20 @@ def update_profile(profile: MentorProfile, data: ProfileData, *, by: User) -> Me
 # The lifecycle --------------------------------------------------------------------
 
 
+VERBS = {
+    "profile.submitted": "submitted",
+    "profile.approved": "approved",
+    "profile.changes_requested": "sent back for changes",
+    "profile.rejected": "rejected",
+    "profile.suspended": "suspended",
+    "profile.reinstated": "reinstated",
+}
+
+
 def _move(profile: MentorProfile, allowed_from: set[str], to: str, *, by: User | None,
           action: str, why: str = "") -> None:
     if profile.state not in allowed_from:
-        raise ProfileError(f"A {profile.state} profile cannot be {action.split('.')[-1]}.")
+        raise ProfileError(f"A {profile.state} profile cannot be {VERBS[action]}.")
     before = profile.state
     profile.state = to
     profile.updated_at = utcnow()
@@ -397,7 +407,9 @@ def resolve_report(found: ProfileReport, *, by: User, note: str) -> None:
     """Close a report with a note of what was done."""
     if found.resolved_at is not None:
         raise ProfileError("This report was already resolved.")
-    note = _required(note, "what was done")
+    note = (note or "").strip()
+    if not note:
+        raise ProfileError("Write what was done about the report.", field="message")
     found.resolved_at = utcnow()
     found.resolved_by_id = by.id
     found.resolution_note = note
