@@ -42,13 +42,19 @@ $(HTMX): node_modules/.package-lock.json
 	mkdir -p $(dir $@)
 	cp node_modules/htmx.org/dist/htmx.min.js $@
 
-# Apply migrations; load demo data only when the register has no accounts yet.
+# Apply migrations; load demo data only when the register has no accounts yet;
+# bring the search index up to date (building it if there is none).
 db: $(VENV)/.installed
 	FLASK_DEBUG=1 $(FLASK) db upgrade
 	FLASK_DEBUG=1 $(FLASK) demo-data --if-empty --mentors 300
+	FLASK_DEBUG=1 $(FLASK) search sync
 
 lint: $(VENV)/.test-installed
 	$(BIN)/ruff check register tests
 
 clean:
 	rm -rf $(VENV) node_modules register/static/vendor instance .pytest_cache
+
+# Search benchmark: BENCH_PROFILES=20000 by default; writes docs/benchmarks.md.
+bench: setup
+	$(BIN)/python bench/search_bench.py --write docs/benchmarks.md

@@ -41,17 +41,18 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     from register import (
         admin,
         auth,
+        introductions,
         main,
         mentors,
         models,  # noqa: F401  (every table known to SQLAlchemy and Alembic)
+        search,
         web,
     )
     from register import mail as mail_area
-    from register import search
     from register.auth import guards  # noqa: F401  (the unauthorised handler)
 
     # Each area's routes attach themselves to its blueprint when its views load.
-    for area in ("main", "auth", "mentors", "search", "admin", "mail"):
+    for area in ("main", "auth", "mentors", "search", "introductions", "admin", "mail"):
         import_module(f"register.{area}.views")
 
     web.init_app(app)
@@ -59,6 +60,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(auth.bp)
     app.register_blueprint(mentors.bp)
     app.register_blueprint(search.bp)
+    app.register_blueprint(introductions.bp)
     app.register_blueprint(admin.bp, url_prefix="/admin")
     if app.debug:
         app.register_blueprint(mail_area.bp, url_prefix="/dev/mail")

@@ -2,6 +2,7 @@
 
 from register.admin.models import AuditEntry, ImportBatch  # noqa: F401
 from register.auth.models import EmailToken, LoginAttempt, User  # noqa: F401
+from register.introductions.models import IntroRequest  # noqa: F401
 from register.mail.models import OutboxMessage  # noqa: F401
 from register.mentors.models import MentorProfile, ProfileReport  # noqa: F401
 from register.mentorships.models import Mentorship  # noqa: F401

@@ -55,11 +55,23 @@ def resume_returning_mentors() -> int:
     return resumed
 
 
+def remind_and_expire_requests() -> int:
+    """Remind mentors of requests a week old; expire those a fortnight old."""
+    from register.cli import links_for_email
+    from register.introductions.services import remind_and_expire
+
+    with writing(), links_for_email():
+        remind_and_expire()
+        db.session.commit()
+    return 0  # everything due was handled in this pass
+
+
 # Each job with the least number of seconds between two of its runs.
 JOBS: list[tuple[Callable[[], int], float]] = [
     (send_mail, 0),
     (sync_search, 0),
     (resume_returning_mentors, 600),
+    (remind_and_expire_requests, 300),
     (forget_old_login_failures, 3600),
 ]
 

@@ -151,3 +151,111 @@ def invitation(user: User, profile, token: str) -> None:
         profile=profile,
         url=url_for("auth.claim_account", token=token, _external=True),
     )
+
+
+def _request_context(request) -> dict:
+    from register.introductions import vocabulary as ivocab
+    from register.mentors import vocabulary as vocab
+
+    return {
+        "request": request,
+        "ask": vocab.label(ivocab.ASKS, request.ask),
+        "kind_label": vocab.label(ivocab.KINDS, request.kind),
+        "contexts": [vocab.label(vocab.CONTEXTS, c) for c in request.contexts],
+        "knowing": [vocab.label(vocab.KNOWING, c) for c in request.knowing],
+        "formats": [vocab.label(ivocab.FORMATS, c) for c in request.formats],
+        "request_url": url_for("introductions.show", request_id=request.id, _external=True),
+    }
+
+
+def request_received(request, *, accept_token: str, decline_token: str) -> None:
+    """The mentor receives the whole request, with links to accept or decline it.
+
+    It carries no contact details of the mentee: those are shared on acceptance.
+    """
+    queue_email(
+        "request-received",
+        to=request.mentor.email,
+        name=request.profile.display_name,
+        subject=f"Mentoring request from {request.mentee.name}: {request.subject}",
+        template="request_received",
+        accept_url=url_for("introductions.answer_by_email", request_id=request.id,
+                           action="accept", token=accept_token, _external=True),
+        decline_url=url_for("introductions.answer_by_email", request_id=request.id,
+                            action="decline", token=decline_token, _external=True),
+        **_request_context(request),
+    )
+
+
+def request_reminder(request, *, accept_token: str, decline_token: str) -> None:
+    """Remind the mentor, after 7 days, that someone is waiting for an answer."""
+    queue_email(
+        "request-reminder",
+        to=request.mentor.email,
+        name=request.profile.display_name,
+        subject=f"Reminder: {request.mentee.name} is waiting for your answer",
+        template="request_reminder",
+        accept_url=url_for("introductions.answer_by_email", request_id=request.id,
+                           action="accept", token=accept_token, _external=True),
+        decline_url=url_for("introductions.answer_by_email", request_id=request.id,
+                            action="decline", token=decline_token, _external=True),
+        **_request_context(request),
+    )
+
+
+def request_accepted(request) -> None:
+    """Tell the mentee the mentor said yes, and how to reach them."""
+    queue_email(
+        "request-accepted",
+        to=request.mentee.email,
+        name=request.mentee.name,
+        subject=f"{request.profile.display_name} accepted your request",
+        template="request_accepted",
+        **_request_context(request),
+    )
+
+
+def request_declined(request, *, suggestions) -> None:
+    """Tell the mentee kindly, with the reason and other mentors to try."""
+    from register.introductions import vocabulary as ivocab
+    from register.mentors import vocabulary as vocab
+
+    queue_email(
+        "request-declined",
+        to=request.mentee.email,
+        name=request.mentee.name,
+        subject=f"About your request to {request.profile.display_name}",
+        template="request_declined",
+        reason=vocab.label(ivocab.DECLINE_REASONS, request.decline_reason or "other"),
+        suggestions=[(p, url_for("mentors.profile", profile_id=p.id, _external=True))
+                     for p in suggestions],
+        search_url=url_for("search.results", context=list(request.contexts), _external=True),
+        **_request_context(request),
+    )
+
+
+def request_withdrawn(request) -> None:
+    """Tell the mentor the mentee no longer needs an answer."""
+    queue_email(
+        "request-withdrawn",
+        to=request.mentor.email,
+        name=request.profile.display_name,
+        subject=f"{request.mentee.name} withdrew their request",
+        template="request_withdrawn",
+        **_request_context(request),
+    )
+
+
+def request_expired(request, *, suggestions) -> None:
+    """Tell the mentee the request lapsed without an answer, and where to look next."""
+    queue_email(
+        "request-expired",
+        to=request.mentee.email,
+        name=request.mentee.name,
+        subject=f"Your request to {request.profile.display_name} has expired",
+        template="request_expired",
+        suggestions=[(p, url_for("mentors.profile", profile_id=p.id, _external=True))
+                     for p in suggestions],
+        search_url=url_for("search.results", context=list(request.contexts), _external=True),
+        **_request_context(request),
+    )

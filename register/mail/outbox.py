@@ -39,7 +39,7 @@ def single_line(value: str) -> str:
 
 
 def queue_email(
-    kind: str, *, to: str, name: str = "", subject: str, template: str, **context
+    kind: str, /, *, to: str, name: str = "", subject: str, template: str, **context
 ) -> OutboxMessage:
     """Render `email/<template>.txt` and `.html` and add the message to the outbox.
 

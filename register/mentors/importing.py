@@ -43,7 +43,9 @@ class Problem:
 
     def __str__(self) -> str:
         where = f"line {self.line}" if self.line else "the file"
-        return f"{where}, {self.column}: {self.message}" if self.column else f"{where}: {self.message}"
+        if self.column:
+            return f"{where}, {self.column}: {self.message}"
+        return f"{where}: {self.message}"
 
 
 @dataclass

@@ -314,6 +314,7 @@ def suspend(profile: MentorProfile, *, by: User, reason: str) -> None:
           action="profile.suspended", why=reason)
     profile.moderation_note = reason
     messages.profile_suspended(profile, reason)
+    _decline_waiting_requests(profile, "their profile has been taken off the register for now")
 
 
 def reinstate(profile: MentorProfile, *, by: User, reason: str) -> None:
@@ -345,6 +346,8 @@ def pause(profile: MentorProfile, *, by: User, away_until: date | None = None) -
     audit.record(by, "profile.paused", profile,
                  f"Away until {away_until.isoformat()}." if away_until else "Paused.")
     profile_changed(profile)
+    _decline_waiting_requests(profile, "they have paused their profile and are not taking "
+                                       "requests at the moment")
 
 
 def resume(profile: MentorProfile, *, by: User) -> None:
@@ -414,6 +417,14 @@ def resolve_report(found: ProfileReport, *, by: User, note: str) -> None:
     found.resolved_by_id = by.id
     found.resolution_note = note
     audit.record(by, "report.resolved", found, note)
+
+
+def _decline_waiting_requests(profile: MentorProfile, explanation: str) -> None:
+    # A paused or suspended mentor receives no requests, and those already waiting
+    # are answered for them, so no mentee waits 14 days for nothing.
+    from register.introductions.services import close_for_unavailable_mentor
+
+    close_for_unavailable_mentor(profile, explanation)
 
 
 def profile_changed(profile: MentorProfile) -> None:

@@ -13,6 +13,7 @@ from register.mentors.forms import PauseForm, ProfileForm, ReportForm
 from register.mentors.models import MentorProfile
 from register.web import render
 
+
 def load_profile(profile_id: int) -> MentorProfile:
     """The profile, if this visitor may see it: published, or their own, or they are admin."""
     profile = db.get_or_404(MentorProfile, profile_id)
@@ -36,9 +37,12 @@ def _apply_error(form, error: services.ProfileError) -> None:
 @bp.get("/mentors/<int:profile_id>")
 def profile(profile_id: int):
     """A mentor's public profile. It never shows their email address."""
+    from register.introductions.services import describe_response, typical_response
+
     found = load_profile(profile_id)
     return render("mentors/profile.html", profile=found,
-                  availability=services.availability(found))
+                  availability=services.availability(found),
+                  response_time=describe_response(typical_response(found)))
 
 
 @bp.route("/mentors/<int:profile_id>/report", methods=["GET", "POST"])

@@ -45,9 +45,12 @@ def schema() -> Schema:
         name=TEXT(analyzer=TEXT_ANALYZER, stored=True, field_boost=3.0),
         headline=TEXT(analyzer=TEXT_ANALYZER, stored=True, field_boost=2.5),
         expertise=TEXT(analyzer=TEXT_ANALYZER, stored=True, field_boost=2.5),
-        bio=TEXT(analyzer=TEXT_ANALYZER, stored=True),
+        # No positions for the long bio: they would double the cost of indexing,
+        # and phrases are matched in the short fields (see query.py).
+        bio=TEXT(analyzer=TEXT_ANALYZER, stored=True, phrase=False),
         place=TEXT(analyzer=TEXT_ANALYZER, field_boost=1.5),
-        spelling=TEXT(analyzer=WORD_ANALYZER, spelling=True),
+        # Whole words of the short fields, for "did you mean".
+        spelling=TEXT(analyzer=WORD_ANALYZER),
         sector=KEYWORD(stored=True),
         knowing=KEYWORD(stored=True),
         contexts=KEYWORD(stored=True),

@@ -21,6 +21,8 @@ from whoosh import query as q
 from register.search.index import TEXT_ANALYZER
 
 FIELDS = ("name", "headline", "expertise", "bio", "place")
+# Fields that keep word positions, so phrases can be matched in them.
+PHRASE_FIELDS = ("name", "headline", "expertise", "place")
 MAX_WORDS = 12
 MAX_LENGTH = 200
 
@@ -74,24 +76,30 @@ def _phrase_query(words: tuple[str, ...]) -> q.Query | None:
         return None
     if len(terms) == 1:
         return q.Or([q.Term(f, terms[0]) for f in FIELDS])
-    return q.Or([q.Phrase(f, terms) for f in FIELDS])
+    # The bio has no positions: there, every word of the phrase must appear.
+    return q.Or([q.Phrase(f, terms) for f in PHRASE_FIELDS]
+                + [q.And([q.Term("bio", t) for t in terms])])
 
 
-def _word_query(word: str, *, last: bool) -> q.Query | None:
+def _word_query(word: str, *, last: bool, known) -> q.Query | None:
     terms = analyse(word)
     if not terms:
         return None  # a stop word ("and", "the"), or an operator someone typed
     options: list[q.Query] = [q.Term(f, t) for t in terms for f in FIELDS]
-    if last and len(word) >= 3:
-        # Still typing: "statis" should already find "statistics".
+    if last and len(word) >= 3 and not any(known(t) for t in terms):
+        # Still typing: "statis" should already find "statistics". A word that is
+        # complete already ("care") is not widened ("career").
         options += [q.Prefix(f, word) for f in ("name", "headline", "expertise")]
     return q.Or(options) if options else None
 
 
-def build(text: str, *, match_all: bool = True) -> tuple[q.Query | None, list[str]]:
+def build(text: str, *, match_all: bool = True, known=lambda term: False
+          ) -> tuple[q.Query | None, list[str]]:
     """The query for `text` and the words that took part, or None for an empty search.
 
     With `match_all`, every word must match (in some field); without it, any may.
+    `known(term)` says whether the index has a term, so a finished last word is
+    not also searched as a prefix.
     """
     parts = split(text)
     table = synonyms()
@@ -109,7 +117,8 @@ def build(text: str, *, match_all: bool = True) -> tuple[q.Query | None, list[st
         key = pair or part.words
         last = index + (2 if pair else 1) >= len(parts)
         phrase = part.phrase or pair
-        base = _phrase_query(key) if phrase else _word_query(part.words[0], last=last)
+        base = (_phrase_query(key) if phrase
+                else _word_query(part.words[0], last=last, known=known))
         expansion = _phrase_query(table[key]) if key in table else None
         options = [c for c in (base, expansion) if c is not None]
         if options:

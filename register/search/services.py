@@ -6,11 +6,10 @@ import math
 from dataclasses import dataclass, field, replace
 
 from markupsafe import Markup, escape
-from whoosh import highlight, sorting
-from whoosh import query as q
+from whoosh import highlight
 
 from register.mentors import vocabulary as vocab
-from register.search import index
+from register.search import index, masks
 from register.search import query as text_query
 
 PAGE_SIZE = 20
@@ -130,24 +129,16 @@ class Results:
         return max(1, math.ceil(self.total / PAGE_SIZE))
 
 
-def _filter(params: SearchParams, *, without: str | None = None) -> q.Query | None:
-    clauses = []
+def _filter_mask(masks, params: SearchParams, *, without: str | None = None) -> int:
+    mask = masks.live
     for group, codes in params.filters.items():
-        if group == without or not codes:
-            continue
-        fieldname = GROUPS[group][0]
-        clauses.append(q.Or([q.Term(fieldname, code) for code in codes]))
+        if group != without and codes:
+            mask &= masks.any_of(GROUPS[group][0], codes)
     if params.accepting and without != "accepting":
-        clauses.append(q.Term("accepting", "yes"))
+        mask &= masks.value("accepting", "yes")
     if params.in_training and without != "in_training":
-        clauses.append(q.Term("in_training", "yes"))
-    if not clauses:
-        return None
-    return q.And(clauses) if len(clauses) > 1 else clauses[0]
-
-
-def _facet(fieldname: str) -> sorting.FieldFacet:
-    return sorting.FieldFacet(fieldname, allow_overlap=True, maptype=sorting.Count)
+        mask &= masks.value("in_training", "yes")
+    return mask
 
 
 _FORMATTER = highlight.HtmlFormatter(tagname="mark", between=" … ")
@@ -156,13 +147,10 @@ _FRAGMENTER = highlight.ContextFragmenter(maxchars=EXTRACT_CHARACTERS, surround=
 
 def _extract(hit) -> Markup:
     # Whoosh escapes the text around the marks itself (HtmlFormatter.htmlescape).
-    marked = hit.highlights("bio", top=2) if hit.results.has_matched_terms() else ""
+    marked = hit.highlights("bio", top=2)
     if marked:
         return Markup(marked)  # noqa: S704  (Whoosh escaped the text; only <mark> is ours)
-    bio = hit.get("bio", "")
-    if len(bio) > EXTRACT_CHARACTERS:
-        bio = bio[:EXTRACT_CHARACTERS].rsplit(" ", 1)[0] + " …"
-    return escape(bio)
+    return escape(_opening(hit.fields()))
 
 
 def search(params: SearchParams) -> Results:
@@ -174,30 +162,40 @@ def search(params: SearchParams) -> Results:
 
         rebuild()  # a missing or damaged index is rebuilt, never shown as an error
         searcher = index.searcher()
-    built, _ = text_query.build(params.text)
+    found = masks.for_searcher(searcher)
+    reader = searcher.reader()
+
+    def known(term: str) -> bool:
+        return any(reader.doc_frequency(f, term) for f in text_query.FIELDS)
+
+    built, _ = text_query.build(params.text, known=known)
+    text_mask = _matching(searcher, found, built)
+    wanted = _filter_mask(found, params)
     matched_any = False
-    results = _run(searcher, params, built)
-    several_words = len(text_query.split(params.text)) > 1
-    if results.total == 0 and built is not None and several_words:
-        loose, _ = text_query.build(params.text, match_all=False)
-        loose_results = _run(searcher, params, loose)
-        if loose_results.total:
-            results, built, matched_any = loose_results, loose, True
-    total = results.total
-    facets = _facets(searcher, params, built, results)
-    results.results.formatter = _FORMATTER
-    results.results.fragmenter = _FRAGMENTER
-    hits = [
-        Hit(id=int(hit["id"]), name=hit["name"], headline=hit.get("headline", ""),
-            expertise=[t for t in hit.get("expertise", "").split(" ; ") if t],
-            extract=_extract(hit), status=hit.get("status", "open"),
-            knowing=hit.get("knowing", "").split(), kind=hit.get("kind", ""))
-        for hit in results
-    ]
-    accepting_count = _count(searcher, built, _filter(params, without="accepting"),
-                             q.Term("accepting", "yes"))
-    in_training_count = _count(searcher, built, _filter(params, without="in_training"),
-                               q.Term("in_training", "yes"))
+    if not text_mask & wanted and built is not None and len(text_query.split(params.text)) > 1:
+        loose, _ = text_query.build(params.text, match_all=False, known=known)
+        loose_mask = _matching(searcher, found, loose)
+        if loose_mask & wanted:
+            built, text_mask, matched_any = loose, loose_mask, True
+    selected = text_mask & wanted
+    total = selected.bit_count()
+    hits = _page(searcher, found, built, selected, params)
+    facets = {}
+    for group, (fieldname, choices) in GROUPS.items():
+        # A group the mentee has narrowed is counted without its own filter, so
+        # its other values still show how many they would add.
+        base = text_mask & (_filter_mask(found, params, without=group)
+                            if params.filters.get(group) else wanted)
+        chosen = set(params.filters.get(group, ()))
+        facets[group] = [
+            FacetValue(c.code, c.label, (base & found.value(fieldname, c.code)).bit_count(),
+                       c.code in chosen)
+            for c in choices
+        ]
+    accepting_count = (text_mask & _filter_mask(found, params, without="accepting")
+                       & found.value("accepting", "yes")).bit_count()
+    in_training_count = (text_mask & _filter_mask(found, params, without="in_training")
+                         & found.value("in_training", "yes")).bit_count()
     suggestion = None
     if params.text and (total == 0 or matched_any):
         suggestion = _suggest(searcher, params.text)
@@ -206,41 +204,44 @@ def search(params: SearchParams) -> Results:
                    suggestion=suggestion)
 
 
-def _run(searcher, params: SearchParams, built):
-    sortedby = "published" if params.sort == "newest" or built is None else None
-    return searcher.search_page(
-        built or q.Every(),
-        params.page,
-        pagelen=PAGE_SIZE,
-        filter=_filter(params),
-        sortedby=sortedby,
-        reverse=sortedby is not None,
-        terms=built is not None,
-        groupedby={group: _facet(fieldname) for group, (fieldname, _) in GROUPS.items()},
+def _matching(searcher, found, built) -> int:
+    if built is None:
+        return found.live
+    return masks.from_ids(searcher.docs_for_query(built), found.size) & found.live
+
+
+def _page(searcher, found, built, selected: int, params: SearchParams) -> list[Hit]:
+    start = (params.page - 1) * PAGE_SIZE
+    if not selected or start >= selected.bit_count():
+        return []
+    if built is None:
+        # Nothing typed: the newest mentors first, straight from the precomputed order.
+        selected_bytes = masks.as_bytes(selected, found.size)
+        docnums = [d for d in found.newest if masks.contains(selected_bytes, d)]
+        return [_hit(searcher.stored_fields(d), escape(_opening(searcher.stored_fields(d))), d)
+                for d in docnums[start:start + PAGE_SIZE]]
+    newest = params.sort == "newest"
+    results = searcher.search(
+        built, limit=start + PAGE_SIZE, filter=masks.to_bitset(selected, found.size),
+        sortedby="published" if newest else None, reverse=newest, terms=True,
     )
+    results.formatter = _FORMATTER
+    results.fragmenter = _FRAGMENTER
+    return [_hit(hit.fields(), _extract(hit), hit.docnum) for hit in results[start:]]
 
 
-def _facets(searcher, params, built, page) -> dict[str, list[FacetValue]]:
-    facets = {}
-    for group, (fieldname, choices) in GROUPS.items():
-        if params.filters.get(group):
-            # Counts for a group the mentee has narrowed come from the search without
-            # that group's own filter, so the other values still show what they would add.
-            counts = searcher.search(
-                built or q.Every(), limit=1, filter=_filter(params, without=group),
-                groupedby={group: _facet(fieldname)},
-            ).groups(group)
-        else:
-            counts = page.results.groups(group)
-        selected = set(params.filters.get(group, ()))
-        facets[group] = [FacetValue(c.code, c.label, counts.get(c.code, 0), c.code in selected)
-                         for c in choices]
-    return facets
+def _hit(fields: dict, extract: Markup, docnum: int) -> Hit:
+    return Hit(id=int(fields["id"]), name=fields["name"], headline=fields.get("headline", ""),
+               expertise=[t for t in fields.get("expertise", "").split(" ; ") if t],
+               extract=extract, status=fields.get("status", "open"),
+               knowing=fields.get("knowing", "").split(), kind=fields.get("kind", ""))
 
 
-def _count(searcher, built, filter_query, extra) -> int:
-    combined = q.And([filter_query, extra]) if filter_query is not None else extra
-    return len(searcher.search(built or q.Every(), limit=1, filter=combined))
+def _opening(fields: dict) -> str:
+    bio = fields.get("bio", "")
+    if len(bio) > EXTRACT_CHARACTERS:
+        bio = bio[:EXTRACT_CHARACTERS].rsplit(" ", 1)[0] + " …"
+    return bio
 
 
 def _suggest(searcher, text: str) -> str | None:

@@ -134,7 +134,7 @@ def rebuild() -> RebuildResult:
         ix = index.whoosh_index.open_dir(str(path))
         today = utcnow().date()
         total = 0
-        w = ix.writer(limitmb=256)
+        w = ix.writer(limitmb=1024)
         try:
             last_id = 0
             while True:

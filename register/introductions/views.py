@@ -1,0 +1,242 @@
+"""Composing, answering and following introductory requests."""
+
+from __future__ import annotations
+
+from flask import abort, flash, redirect, request, url_for
+from flask_login import current_user, login_required
+
+from register.extensions import db
+from register.introductions import bp, services
+from register.introductions import vocabulary as ivocab
+from register.introductions.forms import AcceptForm, DeclineForm, RequestForm
+from register.introductions.models import IntroRequest
+from register.mentors.views import load_profile
+from register.web import is_fragment_request, render
+
+
+def _apply_error(form, error: services.RequestError) -> None:
+    field = form[error.field] if error.field and error.field in form else None
+    if field is not None:
+        field.errors = [*field.errors, error.message]
+    else:
+        form.form_errors.append(error.message)
+
+
+def load_request(request_id: int) -> IntroRequest:
+    """The request, for its two people and administrators; 404 for everyone else."""
+    found = db.get_or_404(IntroRequest, request_id)
+    if not services.visible_to(found, current_user):
+        abort(404)
+    return found
+
+
+# Composing --------------------------------------------------------------------------
+
+
+@bp.route("/mentors/<int:profile_id>/request", methods=["GET", "POST"])
+@login_required
+def compose(profile_id: int):
+    """Write a request; preview exactly what the mentor will receive; send it."""
+    profile = load_profile(profile_id)
+    refusal = services.refusal(current_user, profile)
+    form = RequestForm()
+    if request.method == "GET":
+        form.subject.data = services.suggested_subject(profile)
+        form.formats.data = [f for f in ("telephone", "video") if f in profile.formats] or [
+            "video"]
+    step = request.form.get("step", "write")
+    if request.method == "POST" and not refusal and form.validate_on_submit():
+        try:
+            draft = services.clean(form.to_draft())
+        except services.RequestError as error:
+            _apply_error(form, error)
+        else:
+            if step == "send":
+                try:
+                    sent = services.send(current_user, profile, draft)
+                except services.RequestError as error:
+                    db.session.rollback()
+                    _apply_error(form, error)
+                else:
+                    db.session.commit()
+                    flash(f"Your request has been sent to {profile.display_name}. We will "
+                          "email you when they answer.", "success")
+                    return redirect(url_for("introductions.show", request_id=sent.id))
+            elif step == "preview":
+                return render("introductions/preview.html", form=form, profile=profile,
+                              draft=draft, **_labels(draft))
+    status = 422 if request.method == "POST" else (409 if refusal else 200)
+    return render("introductions/compose.html", form=form, profile=profile, refusal=refusal,
+                  ask_choices=ivocab.ASKS,
+                  response_time=services.describe_response(services.typical_response(profile)),
+                  status=status)
+
+
+@bp.post("/mentors/<int:profile_id>/request/preview")
+@login_required
+def live_preview(profile_id: int):
+    """The htmx preview beside the form: the request as the mentor will read it."""
+    profile = load_profile(profile_id)
+    form = RequestForm()
+    form.validate()
+    draft = form.to_draft()
+    try:
+        draft = services.clean(draft)
+        problem = None
+    except services.RequestError as error:
+        problem = error.message
+    return render("introductions/_letter.html", "introductions/_letter.html", profile=profile,
+                  draft=draft, problem=problem, **_labels(draft))
+
+
+def _labels(draft) -> dict:
+    from register.mentors import vocabulary as vocab
+
+    return {
+        "ask_label": vocab.label(ivocab.ASKS, draft.ask),
+        "kind_label": vocab.label(ivocab.KINDS, draft.kind),
+        "context_labels": [vocab.label(vocab.CONTEXTS, c) for c in draft.contexts],
+        "knowing_labels": [vocab.label(vocab.KNOWING, c) for c in draft.knowing],
+        "format_labels": [vocab.label(ivocab.FORMATS, c) for c in draft.formats],
+    }
+
+
+# Following and answering --------------------------------------------------------------
+
+
+@bp.get("/me/requests")
+@login_required
+def inbox():
+    """Requests received and sent: waiting ones first, oldest first."""
+    box = request.args.get("box", "received")
+    if box not in ("received", "sent"):
+        box = "received"
+    return render("introductions/inbox.html", box=box,
+                  requests=services.for_user(current_user, box),
+                  decline_reasons=ivocab.DECLINE_REASONS,
+                  accept_form=AcceptForm(formdata=None), decline_form=DeclineForm(formdata=None))
+
+
+@bp.get("/requests/<int:request_id>")
+@login_required
+def show(request_id: int):
+    """One request. Contact details appear only once it has been accepted."""
+    found = load_request(request_id)
+    from register.mentors import vocabulary as vocab
+
+    return render("introductions/request.html", item=found, party=found.party(current_user),
+                  decline_reasons=ivocab.DECLINE_REASONS,
+                  decline_label=vocab.label(ivocab.DECLINE_REASONS, found.decline_reason or ""),
+                  **_labels(found))
+
+
+def _card_or_redirect(found: IntroRequest, box: str, status: int = 200):
+    """htmx gets the request's card back in place (with the message, out of band); a plain
+    form post goes back to the page it came from, where the message is shown."""
+    if is_fragment_request():
+        response = render("introductions/inbox.html", "introductions/_card.html", box=box,
+                          item=found, decline_reasons=ivocab.DECLINE_REASONS,
+                          requests=services.for_user(current_user, box),
+                          accept_form=AcceptForm(formdata=None),
+                          decline_form=DeclineForm(formdata=None), status=status)
+        if status == 200:
+            response.headers["HX-Trigger"] = f"request-{found.state}"
+        return response
+    if request.form.get("next") == "request":
+        return redirect(url_for("introductions.show", request_id=found.id))
+    return redirect(url_for("introductions.inbox", box=box))
+
+
+@bp.post("/requests/<int:request_id>/accept")
+@login_required
+def accept(request_id: int):
+    """The mentor accepts, from the inbox or the request page."""
+    found = load_request(request_id)
+    form = AcceptForm()
+    if not form.validate_on_submit():
+        abort(400)
+    try:
+        services.accept(found, by=current_user, message=form.message.data or "")
+    except services.RequestError as error:
+        db.session.rollback()
+        flash(error.message, "error")
+        return _card_or_redirect(found, "received", status=409)
+    db.session.commit()
+    flash(f"You accepted {found.mentee.name}'s request. You can now see their email "
+          "address, and they can see yours.", "success")
+    return _card_or_redirect(found, "received")
+
+
+@bp.post("/requests/<int:request_id>/decline")
+@login_required
+def decline(request_id: int):
+    """The mentor declines with a reason."""
+    found = load_request(request_id)
+    form = DeclineForm()
+    if not form.validate_on_submit():
+        abort(400)
+    try:
+        services.decline(found, by=current_user, reason=form.reason.data or "",
+                         message=form.message.data or "")
+    except services.RequestError as error:
+        db.session.rollback()
+        flash(error.message, "error")
+        return _card_or_redirect(found, "received", status=409)
+    db.session.commit()
+    flash(f"You declined {found.mentee.name}'s request. They have been told kindly, with "
+          "suggestions of other mentors.", "success")
+    return _card_or_redirect(found, "received")
+
+
+@bp.post("/requests/<int:request_id>/withdraw")
+@login_required
+def withdraw(request_id: int):
+    """The mentee takes back a request that is still waiting."""
+    found = load_request(request_id)
+    form = AcceptForm()  # only its CSRF token is used
+    if not form.validate_on_submit():
+        abort(400)
+    try:
+        services.withdraw(found, by=current_user)
+    except services.RequestError as error:
+        db.session.rollback()
+        flash(error.message, "error")
+        return _card_or_redirect(found, "sent", status=409)
+    db.session.commit()
+    flash("Your request has been withdrawn; the mentor has been told.", "success")
+    return _card_or_redirect(found, "sent")
+
+
+@bp.route("/requests/<int:request_id>/<any(accept, decline):action>/<token>",
+          methods=["GET", "POST"])
+def answer_by_email(request_id: int, action: str, token: str):
+    """The accept and decline links in the mentor's email: a page that asks to confirm.
+
+    The signed link stands for the mentor, so it works without logging in; if
+    someone else is logged in, it is refused.
+    """
+    try:
+        found = services.from_token(token, action)
+    except services.RequestError as error:
+        return render("introductions/link_problem.html", message=error.message, status=400)
+    if found.id != request_id:
+        abort(404)
+    if current_user.is_authenticated and current_user.id != found.mentor_id:
+        abort(403, "This link is for the mentor the request was sent to. Log out first if "
+                   "you are answering for yourself on a shared computer.")
+    form = AcceptForm() if action == "accept" else DeclineForm()
+    if form.validate_on_submit():
+        try:
+            if action == "accept":
+                services.accept(found, by=found.mentor, message=form.message.data or "")
+            else:
+                services.decline(found, by=found.mentor, reason=form.reason.data or "",
+                                 message=form.message.data or "")
+        except services.RequestError as error:
+            db.session.rollback()
+            _apply_error(form, error)
+        else:
+            db.session.commit()
+            return render("introductions/answered.html", item=found, action=action)
+    return render("introductions/answer.html", item=found, action=action, form=form,
+                  status=422 if form.errors or form.form_errors else 200, **_labels(found))

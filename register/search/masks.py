@@ -1,0 +1,122 @@
+"""Bitsets of documents, kept per searcher, that make filters and counts cheap.
+
+Whoosh counts facets by visiting every matching document in Python, which
+takes hundreds of milliseconds at 20,000 profiles. Here each filter value's
+documents are a bitset (a Python int: bit n set means document n has the
+value), built once when a searcher opens or refreshes. A search then filters
+and counts with a few bitwise ANDs and `int.bit_count()`.
+"""
+
+from __future__ import annotations
+
+import threading
+import weakref
+from array import array
+
+from whoosh.idsets import BitSet
+
+# The keyword fields that filters and counts use, with every value they can hold.
+_lock = threading.Lock()
+
+KEYWORD_FIELDS = ("sector", "knowing", "contexts", "formats", "kind", "accepting", "in_training")
+
+
+def from_ids(ids, size: int) -> int:
+    """A bitset of the given document numbers."""
+    bits = bytearray((size + 7) // 8)
+    for docnum in ids:
+        bits[docnum >> 3] |= 1 << (docnum & 7)
+    return int.from_bytes(bits, "little")
+
+
+def to_bitset(mask: int, size: int) -> BitSet:
+    """The same documents as a Whoosh BitSet, to hand to a search as its filter."""
+    bitset = BitSet()
+    bitset.bits = array("B", as_bytes(mask, size))
+    return bitset
+
+
+def contains(mask_bytes: bytes, docnum: int) -> bool:
+    """Whether a bitset, given as its little-endian bytes, holds `docnum`."""
+    return bool(mask_bytes[docnum >> 3] >> (docnum & 7) & 1)
+
+
+def as_bytes(mask: int, size: int) -> bytes:
+    return mask.to_bytes((size + 7) // 8 or 1, "little")
+
+
+class _SegmentMasks:
+    """Each filter value's documents within one segment, which never changes once written
+    (deletions are applied through the live mask)."""
+
+    def __init__(self, leaf):
+        self.size = leaf.doc_count_all()
+        reader = leaf.reader()
+        self.values = {}
+        for fieldname in KEYWORD_FIELDS:
+            for value in reader.field_terms(fieldname):
+                self.values[(fieldname, value)] = from_ids(
+                    reader.postings(fieldname, value).all_ids(), self.size)
+        published = reader.column_reader("published")
+        self.published = [published[docnum] for docnum in range(self.size)]
+
+
+_segments: dict[str, _SegmentMasks] = {}
+_SEGMENTS_KEPT = 64
+
+
+def _segment_masks(leaf) -> _SegmentMasks:
+    reader = leaf.reader()
+    key = reader.segment().segment_id()  # random per segment, so unique across generations
+    with _lock:
+        found = _segments.get(key)
+    if found is None:
+        found = _SegmentMasks(leaf)
+        with _lock:
+            if len(_segments) >= _SEGMENTS_KEPT:
+                _segments.pop(next(iter(_segments)))
+            _segments[key] = found
+    return found
+
+
+class Masks:
+    """For one searcher: the live documents, each filter value's documents, and the
+    live documents in newest-first order. Built from per-segment parts, so after a
+    small change only the new segment is read."""
+
+    def __init__(self, searcher):
+        self.size = searcher.doc_count_all()
+        reader = searcher.reader()
+        self.live = from_ids(reader.all_doc_ids(), self.size)
+        self.values: dict[tuple[str, str], int] = {}
+        published: list[int] = [0] * self.size
+        for leaf, offset in searcher.leaf_searchers():
+            part = _segment_masks(leaf)
+            for key, mask in part.values.items():
+                self.values[key] = self.values.get(key, 0) | (mask << offset)
+            published[offset:offset + part.size] = part.published
+        live_bytes = as_bytes(self.live, self.size)
+        self.newest = sorted((d for d in range(self.size) if contains(live_bytes, d)),
+                             key=published.__getitem__, reverse=True)
+    def value(self, fieldname: str, value: str) -> int:
+        return self.values.get((fieldname, value), 0)
+
+    def any_of(self, fieldname: str, values) -> int:
+        mask = 0
+        for value in values:
+            mask |= self.value(fieldname, value)
+        return mask
+
+
+_cache: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def for_searcher(searcher) -> Masks:
+    """The masks of this searcher, built the first time it is asked for."""
+    with _lock:
+        found = _cache.get(searcher)
+    if found is None:
+        found = Masks(searcher)
+        with _lock:
+            _cache[searcher] = found
+    return found
