@@ -13,6 +13,9 @@ import threading
 import weakref
 from array import array
 
+from collections import OrderedDict
+
+from whoosh import query as q
 from whoosh.idsets import BitSet
 
 # The keyword fields that filters and counts use, with every value they can hold.
@@ -106,6 +109,74 @@ class Masks:
         for value in values:
             mask |= self.value(fieldname, value)
         return mask
+
+
+# Per segment, the documents of each term a search has used lately: people search for
+# the same words again and again (active search sends each word several times).
+_terms: OrderedDict[tuple[str, str, str], int] = OrderedDict()
+_TERMS_KEPT = 5000
+MAX_PREFIX_TERMS = 200
+
+
+def _segment_term(leaf, fieldname: str, text: str) -> int:
+    reader = leaf.reader()
+    key = (reader.segment().segment_id(), fieldname, text)
+    with _lock:
+        found = _terms.get(key)
+        if found is not None:
+            _terms.move_to_end(key)
+            return found
+    found = 0
+    if (fieldname, text) in reader:
+        found = from_ids(reader.postings(fieldname, text).all_ids(), leaf.doc_count_all())
+    with _lock:
+        _terms[key] = found
+        if len(_terms) > _TERMS_KEPT:
+            _terms.popitem(last=False)
+    return found
+
+
+def term(searcher, fieldname: str, text: str) -> int:
+    """The documents holding a term, across every segment (deleted ones included)."""
+    mask = 0
+    for leaf, offset in searcher.leaf_searchers():
+        mask |= _segment_term(leaf, fieldname, text) << offset
+    return mask
+
+
+def matching(searcher, found: Masks, query) -> int:
+    """The live documents a query matches, computed from cached term bitsets where it can.
+
+    Terms, prefixes and the And/Or that join them are worked out here; anything
+    else (phrases) is asked of Whoosh.
+    """
+    return _evaluate(searcher, found, query) & found.live
+
+
+def _evaluate(searcher, found: Masks, query) -> int:
+    if isinstance(query, q.Term):
+        return term(searcher, query.fieldname, query.text)
+    if isinstance(query, q.Or):
+        mask = 0
+        for child in query.subqueries:
+            mask |= _evaluate(searcher, found, child)
+        return mask
+    if isinstance(query, q.And):
+        mask = -1
+        for child in query.subqueries:
+            mask &= _evaluate(searcher, found, child)
+            if not mask:
+                break
+        return mask if mask != -1 else 0
+    if isinstance(query, q.Prefix):
+        mask = 0
+        reader = searcher.reader()
+        for count, text in enumerate(reader.expand_prefix(query.fieldname, query.text)):
+            if count >= MAX_PREFIX_TERMS:
+                break
+            mask |= term(searcher, query.fieldname, text)
+        return mask
+    return from_ids(searcher.docs_for_query(query), found.size)
 
 
 _cache: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()

@@ -207,7 +207,7 @@ def search(params: SearchParams) -> Results:
 def _matching(searcher, found, built) -> int:
     if built is None:
         return found.live
-    return masks.from_ids(searcher.docs_for_query(built), found.size) & found.live
+    return masks.matching(searcher, found, built)
 
 
 def _page(searcher, found, built, selected: int, params: SearchParams) -> list[Hit]:
