@@ -12,7 +12,6 @@ from __future__ import annotations
 import threading
 import weakref
 from array import array
-
 from collections import OrderedDict
 
 from whoosh import query as q
