@@ -144,9 +144,12 @@ def clean(draft: Draft) -> Draft:
 
 def send(mentee: User, profile: MentorProfile, draft: Draft) -> IntroRequest:
     """Create the request and email it to the mentor, if every rule allows."""
-    # Taking the write lock before the checks (as every POST does on SQLite, and a
-    # row lock on the mentor on PostgreSQL) stops two quick clicks both passing.
-    db.session.execute(select(User.id).where(User.id == profile.user_id).with_for_update())
+    # Taking the write lock before the checks (as every POST does on SQLite, and row
+    # locks on PostgreSQL) stops two quick clicks both passing: the mentor's row for
+    # one request per mentor, the mentee's for the limits on requests sent from two
+    # tabs at once. Locking in id order keeps two such sends from deadlocking.
+    db.session.execute(select(User.id).where(User.id.in_([profile.user_id, mentee.id]))
+                       .order_by(User.id).with_for_update())
     reason = refusal(mentee, profile)
     if reason:
         raise RequestError(reason)
@@ -287,8 +290,16 @@ def close_for_unavailable_mentor(profile: MentorProfile, explanation: str) -> in
 
 def similar_mentors(request: IntroRequest, limit: int = 3) -> list[MentorProfile]:
     """Published mentors taking requests who support the same purpose, best match first."""
+    from register.search import index
     from register.search import services as search
 
+    # search() rebuilds a missing index, and rebuilding rolls the session back:
+    # here that would undo the answer being recorded. A host with no index yet
+    # sends no suggestions this time; the email still links to the search.
+    try:
+        index.searcher()
+    except index.IndexUnavailable:
+        return []
     params = search.SearchParams(
         filters={"context": tuple(request.contexts)} if request.contexts else {},
         accepting=True,

@@ -65,7 +65,13 @@ def compose(profile_id: int):
             elif step == "preview":
                 return render("introductions/preview.html", form=form, profile=profile,
                               draft=draft, **_labels(draft))
-    status = 422 if request.method == "POST" else (409 if refusal else 200)
+    # "Change it" on the preview posts back with nothing wrong: only errors make a 422.
+    if refusal:
+        status = 409
+    elif form.errors or form.form_errors:
+        status = 422
+    else:
+        status = 200
     return render("introductions/compose.html", form=form, profile=profile, refusal=refusal,
                   ask_choices=ivocab.ASKS,
                   response_time=services.describe_response(services.typical_response(profile)),
@@ -86,7 +92,7 @@ def live_preview(profile_id: int):
     except services.RequestError as error:
         problem = error.message
     return render("introductions/_letter.html", "introductions/_letter.html", profile=profile,
-                  draft=draft, problem=problem, **_labels(draft))
+                  draft=draft, sender=current_user, problem=problem, **_labels(draft))
 
 
 def _labels(draft) -> dict:

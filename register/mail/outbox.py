@@ -11,6 +11,7 @@ reason kept on the row.
 
 from __future__ import annotations
 
+import email.policy
 import random
 import smtplib
 import uuid
@@ -86,6 +87,19 @@ class PermanentFailure(Exception):
     """The relay refused the message for good (a 5xx answer); retrying cannot help."""
 
 
+class _Message(flask_mail.Message):
+    """Folds headers at 998 characters, the SMTP limit.
+
+    Python 3.11's header folder leaves a space before an encoded word it moves
+    to the next line, so a subject like "time – your" arrived as "time  – your".
+    """
+
+    def _message(self):
+        msg = super()._message()
+        msg.policy = email.policy.SMTP.clone(max_line_length=998)
+        return msg
+
+
 class _Transport:
     """Sends outbox rows through Flask-Mail, with a timeout Flask-Mail lacks."""
 
@@ -100,7 +114,7 @@ class _Transport:
 
     def send(self, row: OutboxMessage) -> None:
         recipient = (row.recipient_name, row.recipient) if row.recipient_name else row.recipient
-        message = flask_mail.Message(
+        message = _Message(
             subject=row.subject,
             recipients=[recipient],
             body=row.body_text,

@@ -93,6 +93,8 @@ class Masks:
         self.values: dict[tuple[str, str], int] = {}
         published: list[int] = [0] * self.size
         for leaf, offset in searcher.leaf_searchers():
+            if leaf.reader().segment() is None:  # an empty index: one leaf, no segment
+                continue
             part = _segment_masks(leaf)
             for key, mask in part.values.items():
                 self.values[key] = self.values.get(key, 0) | (mask << offset)
@@ -139,6 +141,8 @@ def term(searcher, fieldname: str, text: str) -> int:
     """The documents holding a term, across every segment (deleted ones included)."""
     mask = 0
     for leaf, offset in searcher.leaf_searchers():
+        if leaf.reader().segment() is None:  # an empty index: one leaf, no segment
+            continue
         mask |= _segment_term(leaf, fieldname, text) << offset
     return mask
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field, replace
 
+from flask import current_app
 from markupsafe import Markup, escape
 from whoosh import highlight
 
@@ -160,7 +161,11 @@ def search(params: SearchParams) -> Results:
     except index.IndexUnavailable:
         from register.search.sync import rebuild
 
-        rebuild()  # a missing or damaged index is rebuilt, never shown as an error
+        # A missing or damaged index is rebuilt, never shown as an error. The
+        # rebuild runs in a context (so a session) of its own: its rollback must
+        # not end the caller's transaction.
+        with current_app.app_context():
+            rebuild()
         searcher = index.searcher()
     found = masks.for_searcher(searcher)
     reader = searcher.reader()
