@@ -29,6 +29,8 @@ from register import create_app
 from register.config import _database_url
 from register.extensions import db
 
+pytest_plugins = ["tests.browser_support"]  # live server, Chromium, page audits
+
 TEST_PASSWORD = "violet-harbour-lantern"
 
 BACKENDS = ["sqlite", "postgresql"]
