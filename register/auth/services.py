@@ -17,6 +17,7 @@ from register.auth import tokens
 from register.auth.models import EmailToken, LoginAttempt, User
 from register.auth.passwords import check_password, hash_password, needs_rehash, password_problems
 from register.database import utcnow
+from register.errors import RuleBroken
 from register.extensions import db
 from register.mail import messages
 from register.mail.models import OutboxMessage
@@ -24,13 +25,8 @@ from register.mail.models import OutboxMessage
 WRONG_CREDENTIALS = "The email address or password is not right. Check both and try again."
 
 
-class AuthError(Exception):
-    """A rule about accounts was broken; `field` names the form field it concerns."""
-
-    def __init__(self, message: str, field: str | None = None):
-        super().__init__(message)
-        self.message = message
-        self.field = field
+class AuthError(RuleBroken):
+    """A rule about accounts was broken."""
 
 
 class Throttled(AuthError):

@@ -42,14 +42,6 @@ def _start_session(user: User, remember: bool = False) -> None:
     login_user(user, remember=remember)
 
 
-def _apply_error(form, error: services.AuthError) -> None:
-    field = getattr(form, error.field, None) if error.field else None
-    if field is not None:
-        field.errors = [*field.errors, error.message]
-    else:
-        form.form_errors.append(error.message)
-
-
 # Sign up -------------------------------------------------------------------
 
 
@@ -65,7 +57,7 @@ def register():
             services.register_user(form.name.data, form.email.data, form.password.data)
         except services.AuthError as error:
             db.session.rollback()
-            _apply_error(form, error)
+            error.apply_to_form(form)
         else:
             db.session.commit()
             session["signup_email"] = services.normalise_email(form.email.data)
@@ -229,7 +221,7 @@ def _choose_password(token: str, purpose: str, heading: str):
             return _token_problem(error, reset=True)
         except services.AuthError as error:
             db.session.rollback()
-            _apply_error(form, error)
+            error.apply_to_form(form)
         else:
             db.session.commit()
             _start_session(user)
@@ -264,7 +256,7 @@ def change_password():
             services.change_password(current_user, form.current_password.data, form.password.data)
         except services.AuthError as error:
             db.session.rollback()
-            _apply_error(form, error)
+            error.apply_to_form(form)
         else:
             db.session.commit()
             remembered = current_app.config.get("REMEMBER_COOKIE_NAME", "remember_token")
@@ -289,7 +281,7 @@ def change_email():
                                           form.email.data)
         except services.AuthError as error:
             db.session.rollback()
-            _apply_error(form, error)
+            error.apply_to_form(form)
         else:
             db.session.commit()
             flash(f"We have sent a link to {services.normalise_email(form.email.data)}. Your "
@@ -330,7 +322,7 @@ def delete_account():
             services.delete_account(current_user, form.password.data)
         except services.AuthError as error:
             db.session.rollback()
-            _apply_error(form, error)
+            error.apply_to_form(form)
         else:
             db.session.commit()
             logout_user()

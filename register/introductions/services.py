@@ -17,6 +17,7 @@ from sqlalchemy import func, select, update
 
 from register.auth.models import User
 from register.database import utcnow
+from register.errors import RuleBroken
 from register.extensions import db
 from register.introductions import vocabulary as ivocab
 from register.introductions.models import IntroRequest
@@ -35,13 +36,8 @@ LIMITS = {"subject": 150, "aspiration": 1200, "why_you": 1200, "availability": 5
 MIN_LENGTHS = {"aspiration": 20, "why_you": 20}
 
 
-class RequestError(Exception):
-    """A request rule was broken; `field` names the form field when there is one."""
-
-    def __init__(self, message: str, field: str | None = None):
-        super().__init__(message)
-        self.message = message
-        self.field = field
+class RequestError(RuleBroken):
+    """A request rule was broken."""
 
 
 @dataclass

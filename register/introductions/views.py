@@ -14,14 +14,6 @@ from register.mentors.views import load_profile
 from register.web import is_fragment_request, render
 
 
-def _apply_error(form, error: services.RequestError) -> None:
-    field = form[error.field] if error.field and error.field in form else None
-    if field is not None:
-        field.errors = [*field.errors, error.message]
-    else:
-        form.form_errors.append(error.message)
-
-
 def load_request(request_id: int) -> IntroRequest:
     """The request, for its two people and administrators; 404 for everyone else."""
     found = db.get_or_404(IntroRequest, request_id)
@@ -49,14 +41,14 @@ def compose(profile_id: int):
         try:
             draft = services.clean(form.to_draft())
         except services.RequestError as error:
-            _apply_error(form, error)
+            error.apply_to_form(form)
         else:
             if step == "send":
                 try:
                     sent = services.send(current_user, profile, draft)
                 except services.RequestError as error:
                     db.session.rollback()
-                    _apply_error(form, error)
+                    error.apply_to_form(form)
                 else:
                     db.session.commit()
                     flash(f"Your request has been sent to {profile.display_name}. We will "
@@ -240,7 +232,7 @@ def answer_by_email(request_id: int, action: str, token: str):
                                  message=form.message.data or "")
         except services.RequestError as error:
             db.session.rollback()
-            _apply_error(form, error)
+            error.apply_to_form(form)
         else:
             db.session.commit()
             return render("introductions/answered.html", item=found, action=action)

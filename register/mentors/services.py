@@ -17,6 +17,7 @@ from sqlalchemy import func, select
 from register.admin import audit
 from register.auth.models import User
 from register.database import utcnow
+from register.errors import RuleBroken
 from register.extensions import db
 from register.mail import messages
 from register.mentors import vocabulary as vocab
@@ -33,13 +34,8 @@ LIMITS = {
 }
 
 
-class ProfileError(Exception):
-    """A profile rule was broken; `field` names the form field it concerns."""
-
-    def __init__(self, message: str, field: str | None = None):
-        super().__init__(message)
-        self.message = message
-        self.field = field
+class ProfileError(RuleBroken):
+    """A profile rule was broken."""
 
 
 @dataclass

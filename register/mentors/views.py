@@ -26,14 +26,6 @@ def load_profile(profile_id: int) -> MentorProfile:
     abort(404)
 
 
-def _apply_error(form, error: services.ProfileError) -> None:
-    field = form[error.field] if error.field and error.field in form else None
-    if field is not None:
-        field.errors = [*field.errors, error.message]
-    else:
-        form.form_errors.append(error.message)
-
-
 @bp.get("/mentors/<int:profile_id>")
 def profile(profile_id: int):
     """A mentor's public profile. It never shows their email address."""
@@ -56,7 +48,7 @@ def report(profile_id: int):
             services.report(found, by=current_user, reason=form.reason.data)
         except services.ProfileError as error:
             db.session.rollback()
-            _apply_error(form, error)
+            error.apply_to_form(form)
         else:
             db.session.commit()
             flash("Thank you. The register's coordinators will look at your report.", "success")
@@ -85,7 +77,7 @@ def edit_profile():
             services.update_profile(found, form.to_data(), by=current_user)
         except services.ProfileError as error:
             db.session.rollback()
-            _apply_error(form, error)
+            error.apply_to_form(form)
         else:
             db.session.commit()
             flash("Your profile has been saved.", "success")
@@ -114,7 +106,7 @@ def _preview_data(form, report: bool = True) -> services.ProfileData:
         return services.clean(data)
     except services.ProfileError as error:
         if report:
-            _apply_error(form, error)
+            error.apply_to_form(form)
         # Show what can be shown: the raw values, lists split as they will be saved.
         data.expertise = services.normalise_tags(data.expertise, limit=None)
         data.languages = services.normalise_languages(data.languages)
