@@ -221,6 +221,10 @@ class PageWatch:
             self.problems.append(f"Chromium finds fault with the page: {text}")
         elif message.type != "error":
             return
+        elif text.startswith(("htmx:sendAbort", "htmx:afterRequest")):
+            # Active search drops a stale request when a newer one starts
+            # (hx-sync="this:replace"), and htmx logs every abort as an error.
+            return
         elif text.startswith("Failed to load resource") and source == self.page_url:
             # The page itself answered 4xx (a form sent back with its errors, say):
             # the test judges that by what the page shows.
