@@ -5,6 +5,7 @@ Layout of SEARCH_INDEX_DIR:
     current          a symbolic link to the live generation
     gen-<n>/         one generation of the index, with state.json (its high-water mark)
     .rebuild.lock    held by whoever is rebuilding
+    .sync.lock       held by whoever is applying logged changes
 
 A rebuild writes a new generation beside the live one and swaps the link
 in one rename, so searches carry on throughout. Writers to the live index
@@ -138,6 +139,31 @@ def rebuild_lock(wait: bool = True):
             fcntl.flock(handle, flags)
         except BlockingIOError as error:
             raise LockError("another process is rebuilding the index") from error
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+@contextmanager
+def sync_lock(timeout: float = WRITE_LOCK_TIMEOUT):
+    """One sync at a time on this host, across threads and processes; raises LockError.
+
+    Whoosh's own lock only covers the write. Two syncs that each read the
+    database and then wrote could otherwise put the older documents last, or
+    the older state.json last, leaving a document out of date for good while
+    the high-water mark says it was applied.
+    """
+    deadline = time.monotonic() + timeout
+    with open(root() / ".sync.lock", "w") as handle:
+        while True:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError as error:
+                if time.monotonic() >= deadline:
+                    raise LockError("another sync is updating the index") from error
+                time.sleep(0.05)
         try:
             yield
         finally:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import timedelta
+from pathlib import Path
 from time import monotonic
 
 from flask import current_app
@@ -43,8 +44,11 @@ def _active_counts(user_ids) -> dict[int, int]:
 def documents_for(profile_ids) -> tuple[list[dict], set[str]]:
     """Documents for the published profiles among `profile_ids`, and the ids to delete."""
     today = utcnow().date()
+    # populate_existing: a profile already in the session (from an earlier batch
+    # of the same sync) is read again, not taken from memory as it was then.
     profiles = db.session.scalars(
         select(MentorProfile).where(MentorProfile.id.in_(list(profile_ids)))
+        .execution_options(populate_existing=True)
     ).all()
     counts = _active_counts([p.user_id for p in profiles])
     docs, published = [], set()
@@ -76,7 +80,19 @@ def sync(max_seconds: float | None = None) -> SyncResult:
     except index.IndexUnavailable:
         rebuild()
         return SyncResult(high_water=index.read_state(index.live_path())["high_water"])
-    path = index.live_path()
+    try:
+        with index.sync_lock():
+            # Read the log and the profiles only once the lock is ours, so what we
+            # write is never older than what the sync before us wrote.
+            db.session.rollback()
+            return _apply_logged_changes(ix, max_seconds)
+    except LockError:
+        return SyncResult(waiting=True)  # another sync is at work; the changes stay queued
+
+
+def _apply_logged_changes(ix, max_seconds: float | None) -> SyncResult:
+    # The state of the generation we write to, even if a rebuild swapped another in.
+    path = Path(ix.storage.folder)
     state = index.read_state(path)
     high_water = state.get("high_water", 0)
     recent = set(state.get("recent", []))
