@@ -365,3 +365,35 @@ def test_html_and_script_in_every_field_is_shown_as_text(app, browser, make_prof
         html = browser.get(path).get_data(as_text=True)
         assert "<script>alert" not in html and "<img src=x" not in html, path
         assert "&lt;script&gt;" in html, path
+
+
+def test_a_mentor_who_deletes_their_account_leaves_no_trace_for_mentees(
+    app, browser, make_profile, make_user, mailbox
+):
+    from register.introductions import services as introductions
+    from register.introductions.models import IntroRequest
+
+    _, profile_id = make_profile(email="leaving@example.org", display_name="Lee Leaving")
+    mentee = make_user("waiting@example.org")
+    with app.test_request_context(method="POST"):
+        profile = db.session.get(MentorProfile, profile_id)
+        waiting = introductions.send(
+            db.session.get(User, mentee.id), profile,
+            introductions.Draft(subject="15 minutes?", aspiration="To lead a ward in two years.",
+                                why_you="You led critical care teams for a decade.",
+                                contexts=["career"], knowing=["how"], formats=["video"]))
+        db.session.add(Mentorship(mentor_id=profile.user_id, mentee_id=mentee.id))
+        db.session.commit()
+        request_id = waiting.id
+    browser.log_in("leaving@example.org")
+    deleted = browser.post("/account/delete", {"password": "violet-harbour-lantern"})
+    assert deleted.status_code == 302
+    assert browser.get(f"/mentors/{profile_id}").status_code == 404
+    emptied = reload(app, MentorProfile, profile_id)
+    assert emptied.state == "deleted" and "Lee" not in emptied.display_name and emptied.bio == ""
+    assert reload(app, IntroRequest, request_id).state == "declined"
+    with app.app_context():
+        assert db.session.scalar(select(Mentorship.status)) == "closed"
+    mailbox.deliver()
+    told = [m for m in mailbox.to("waiting@example.org") if "About your request" in m.subject]
+    assert told and "left the register" in told[-1].text

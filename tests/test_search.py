@@ -401,6 +401,9 @@ def test_only_published_profiles_are_ever_found(app, make_user, make_mentor):
                 mentors.reject(profile, by=admin, reason="Not a member.")
             if state == MentorProfile.SUSPENDED:
                 mentors.suspend(profile, by=admin, reason="Complaint upheld.")
+            if state == MentorProfile.DELETED:
+                mentors.approve(profile, by=admin)
+                mentors.remove_for_deleted_account(profile)
             assert profile.state == state
 
         for state in MentorProfile.STATES:
@@ -469,8 +472,6 @@ def test_a_mentor_back_from_away_takes_requests_again(app, register_of_mentors):
         assert check().ok
 
 
-@pytest.mark.xfail(strict=True, reason="auth.services.delete_account leaves the mentor's "
-                   "profile published and indexed (reported; fix belongs in register/auth)")
 def test_a_mentor_who_deletes_their_account_leaves_the_register(app, register_of_mentors):
     from register.auth import services as accounts
     from tests.conftest import TEST_PASSWORD

@@ -205,6 +205,7 @@ def delete_account(user: User, password: str) -> None:
     """Remove the person's data; keep an anonymous row so figures still add up."""
     if not check_password(user.password_hash, password):
         raise AuthError("Your password is not right.", field="password")
+    _leave_the_register(user)
     email = user.email
     db.session.execute(delete(EmailToken).where(EmailToken.user_id == user.id))
     db.session.execute(delete(LoginAttempt).where(LoginAttempt.email == email))
@@ -215,6 +216,29 @@ def delete_account(user: User, password: str) -> None:
     user.is_admin = False
     user.deleted_at = utcnow()
     user.session_version += 1
+
+
+def _leave_the_register(user: User) -> None:
+    # Before the name and address go: the people waiting on this account are
+    # told, its profile leaves the register, and its mentorships end.
+    from register.introductions import services as introductions
+    from register.introductions.models import IntroRequest
+    from register.mentors import services as profiles
+    from register.mentorships.models import Mentorship
+
+    for waiting in db.session.scalars(select(IntroRequest).where(
+            IntroRequest.mentee_id == user.id, IntroRequest.state == IntroRequest.PENDING)):
+        introductions.withdraw(waiting, by=user)
+    profile = profiles.profile_of(user)
+    if profile is not None:
+        profiles.remove_for_deleted_account(profile)
+    now = utcnow()
+    for mentorship in db.session.scalars(select(Mentorship).where(
+            (Mentorship.mentor_id == user.id) | (Mentorship.mentee_id == user.id),
+            Mentorship.status == Mentorship.ACTIVE)):
+        mentorship.status = Mentorship.CLOSED
+        mentorship.closed_at = now
+        mentorship.close_reason = "An account was deleted."
 
 
 def create_admin(email: str, *, name: str | None = None, password: str | None = None

@@ -22,7 +22,9 @@ class MentorProfile(db.Model):
     PUBLISHED = "published"
     REJECTED = "rejected"
     SUSPENDED = "suspended"
-    STATES = (DRAFT, SUBMITTED, PUBLISHED, REJECTED, SUSPENDED)
+    # The mentor deleted their account: the row stays, emptied, for the figures.
+    DELETED = "deleted"
+    STATES = (DRAFT, SUBMITTED, PUBLISHED, REJECTED, SUSPENDED, DELETED)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("user.id", ondelete="CASCADE"), unique=True)

@@ -430,6 +430,23 @@ def profile_changed(profile: MentorProfile) -> None:
     changes.record(profile)
 
 
+def remove_for_deleted_account(profile: MentorProfile) -> None:
+    """Take a deleted account's profile off the register and empty it of personal details.
+
+    Waiting requests are declined first, with an explanation to each mentee.
+    """
+    _decline_waiting_requests(profile, "they have left the register")
+    before = profile.state
+    apply(profile, ProfileData(display_name="Former mentor", capacity=profile.capacity))
+    profile.state = MentorProfile.DELETED
+    profile.paused = False
+    profile.away_until = None
+    profile.moderation_note = None
+    profile.edited_since_review = False
+    audit.record(None, "profile.deleted", profile, f"{before} → deleted with the account.")
+    profile_changed(profile)
+
+
 def resume_returned_mentors(today: date | None = None) -> int:
     """Lift the pauses whose return date has come; their search documents follow."""
     today = today or utcnow().date()
