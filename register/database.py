@@ -21,7 +21,8 @@ from sqlalchemy.types import TypeDecorator
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 BUSY_TIMEOUT_MS = 10_000
 
-_write_intent: ContextVar[bool] = ContextVar("write_intent", default=False)
+# True or False when code said which it needs; None to decide by the request method.
+_write_intent: ContextVar[bool | None] = ContextVar("write_intent", default=None)
 
 
 class UTCDateTime(TypeDecorator):
@@ -55,16 +56,27 @@ class writing:
     that writes from a GET request or a background job says so with this.
     """
 
+    intent = True
+
     def __enter__(self):
-        self._token = _write_intent.set(True)
+        self._token = _write_intent.set(self.intent)
 
     def __exit__(self, *exc):
         _write_intent.reset(self._token)
 
 
+class reading(writing):
+    """Mark the transactions begun inside this block as readers, which on SQLite take
+    no write lock: for long read-only work such as rebuilding the search index, which
+    must not keep every writer waiting."""
+
+    intent = False
+
+
 def _wants_write_lock() -> bool:
-    if _write_intent.get():
-        return True
+    intent = _write_intent.get()
+    if intent is not None:
+        return intent
     if has_request_context():
         return request.method not in SAFE_METHODS
     # CLI commands, the worker and tests: take the lock, correctness first.

@@ -61,3 +61,24 @@ def test_timestamps_come_back_in_utc(app, make_user):
     user = make_user()
     assert user.created_at.tzinfo is not None
     assert abs((utcnow() - user.created_at).total_seconds()) < 60
+
+
+def test_read_only_work_does_not_hold_the_write_lock(app):
+    """A long read (a search rebuild) must not keep writers waiting on SQLite."""
+    from register.database import reading
+
+    def write_elsewhere():
+        with app.app_context():
+            db.session.add(User(email="writer@example.org", name="Writer",
+                                email_verified_at=utcnow()))
+            db.session.commit()
+
+    with app.app_context(), reading():
+        db.session.scalar(select(func.count()).select_from(User))  # a transaction is open
+        writer = threading.Thread(target=write_elsewhere)
+        writer.start()
+        writer.join(timeout=5)
+        assert not writer.is_alive()  # the write went through while we were reading
+        db.session.rollback()
+    with app.app_context():
+        assert db.session.scalar(select(func.count()).select_from(User)) == 1

@@ -875,3 +875,23 @@ def test_paging(app, client, make_mentor):
         "Mentor 01"]
     beyond = page_text(client.get("/mentors?q=rowing&page=9"))
     assert result_names(beyond) == []
+
+
+def test_an_index_deleted_and_rebuilt_is_not_mistaken_for_the_old_one(app, register_of_mentors):
+    import shutil
+    from concurrent.futures import ThreadPoolExecutor
+
+    # One thread of a web server, which keeps its searcher between requests.
+    with ThreadPoolExecutor(max_workers=1) as server_thread:
+        def search():
+            return server_thread.submit(find, app, q="statistics", accepting="0").result()
+
+        assert "Priya Raman" in search()
+        with app.test_request_context(method="POST"):
+            profile = db.session.get(MentorProfile, register_of_mentors["Priya Raman"])
+            profile.state = MentorProfile.SUSPENDED  # straight in the database, no log entry
+            db.session.commit()
+        shutil.rmtree(app.config["SEARCH_INDEX_DIR"])
+        with app.app_context():
+            rebuild()  # the same folder names as before, built anew from the database
+        assert "Priya Raman" not in search()

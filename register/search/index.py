@@ -21,6 +21,7 @@ import os
 import shutil
 import threading
 import time
+import uuid
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -175,6 +176,9 @@ def new_generation() -> Path:
     existing = [int(p.name.split("-")[1]) for p in root().glob("gen-*") if p.name[4:].isdigit()]
     path = root() / f"gen-{max(existing, default=0) + 1}"
     path.mkdir()
+    # A folder deleted and built again has the same name; the searcher cache tells
+    # the generations apart by this.
+    (path / "generation.id").write_text(uuid.uuid4().hex)
     whoosh_index.create_in(str(path), schema())
     return path
 
@@ -206,7 +210,10 @@ class _Searchers(threading.local):
         self.by_path: dict[str, object] = {}
 
     def get(self, path: Path):
-        key = str(path)
+        try:
+            key = f"{path}#{(path / 'generation.id').read_text()}"
+        except OSError:
+            key = str(path)
         searcher = self.by_path.get(key)
         if searcher is not None:
             if not searcher.up_to_date():
@@ -215,7 +222,7 @@ class _Searchers(threading.local):
             return searcher
         for stale in list(self.by_path):
             self.by_path.pop(stale).close()
-        searcher = whoosh_index.open_dir(key).searcher()
+        searcher = whoosh_index.open_dir(str(path)).searcher()
         self.by_path[key] = searcher
         return searcher
 

@@ -18,7 +18,7 @@ from flask import current_app
 from sqlalchemy import func, or_, select
 from whoosh.index import LockError
 
-from register.database import utcnow
+from register.database import reading, utcnow
 from register.extensions import db
 from register.mentors.models import MentorProfile
 from register.mentorships.models import Mentorship
@@ -81,7 +81,7 @@ def sync(max_seconds: float | None = None) -> SyncResult:
         rebuild()
         return SyncResult(high_water=index.read_state(index.live_path())["high_water"])
     try:
-        with index.sync_lock():
+        with index.sync_lock(), reading():
             # Read the log and the profiles only once the lock is ours, so what we
             # write is never older than what the sync before us wrote.
             db.session.rollback()
@@ -143,7 +143,9 @@ class RebuildResult:
 def rebuild() -> RebuildResult:
     """Build a new generation from the database and swap it in; searches carry on."""
     started = monotonic()
-    with index.rebuild_lock():
+    # Reading without SQLite's write lock: a rebuild takes seconds, and writers
+    # must not wait for it.
+    with index.rebuild_lock(), reading():
         # Changes logged from here on are replayed onto the new generation by sync.
         high_water = db.session.scalar(select(func.max(SearchChange.id))) or 0
         path = index.new_generation()
@@ -195,6 +197,11 @@ class CheckResult:
 
 def check() -> CheckResult:
     """Compare the database's published profiles with the index, document by document."""
+    with reading():
+        return _compare()
+
+
+def _compare() -> CheckResult:
     today = utcnow().date()
     expected: dict[int, str] = {}
     last_id = 0
