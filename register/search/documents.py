@@ -19,8 +19,6 @@ def document(profile: MentorProfile, *, active_mentorships: int, today: date) ->
         "expertise": " ; ".join(profile.expertise or []),
         "bio": profile.bio,
         "place": " ".join(filter(None, [profile.location, *(profile.languages or [])])),
-        "spelling": " ".join([profile.display_name, profile.headline, profile.organisation,
-                              profile.location, " ".join(profile.expertise or [])]),
         "sector": profile.sector or "none",
         "knowing": " ".join(profile.knowing or []) or "none",
         "contexts": " ".join(profile.contexts or []) or "none",

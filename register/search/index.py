@@ -27,17 +27,15 @@ from pathlib import Path
 
 from flask import current_app
 from whoosh import index as whoosh_index
-from whoosh.analysis import CharsetFilter, LowercaseFilter, RegexTokenizer, StemmingAnalyzer
 from whoosh.fields import ID, KEYWORD, NUMERIC, STORED, TEXT, Schema
 from whoosh.index import LockError
-from whoosh.support.charset import accent_map
+
+from register.search.analysis import FoldingStemAnalyzer
 
 WRITE_LOCK_TIMEOUT = 2.0
 
 # Stemming (mentor, mentoring, mentored) and accent folding (Zoë finds Zoe).
-TEXT_ANALYZER = StemmingAnalyzer() | CharsetFilter(accent_map)
-# Whole words, for "did you mean": suggestions must be words people type, not stems.
-WORD_ANALYZER = RegexTokenizer() | LowercaseFilter() | CharsetFilter(accent_map)
+TEXT_ANALYZER = FoldingStemAnalyzer()
 
 
 def schema() -> Schema:
@@ -51,8 +49,6 @@ def schema() -> Schema:
         # and phrases are matched in the short fields (see query.py).
         bio=TEXT(analyzer=TEXT_ANALYZER, stored=True, phrase=False),
         place=TEXT(analyzer=TEXT_ANALYZER, field_boost=1.5),
-        # Whole words of the short fields, for "did you mean".
-        spelling=TEXT(analyzer=WORD_ANALYZER),
         sector=KEYWORD(stored=True),
         knowing=KEYWORD(stored=True),
         contexts=KEYWORD(stored=True),

@@ -10,7 +10,7 @@ from markupsafe import Markup, escape
 from whoosh import highlight
 
 from register.mentors import vocabulary as vocab
-from register.search import index, masks
+from register.search import index, masks, spelling
 from register.search import query as text_query
 
 PAGE_SIZE = 20
@@ -203,7 +203,7 @@ def search(params: SearchParams) -> Results:
                          & found.value("in_training", "yes")).bit_count()
     suggestion = None
     if params.text and (total == 0 or matched_any):
-        suggestion = _suggest(searcher, params.text)
+        suggestion = _suggest(params.text)
     return Results(params=params, hits=hits, total=total, facets=facets, matched_any=matched_any,
                    accepting_count=accepting_count, in_training_count=in_training_count,
                    suggestion=suggestion)
@@ -249,19 +249,16 @@ def _opening(fields: dict) -> str:
     return bio
 
 
-def _suggest(searcher, text: str) -> str | None:
-    corrector = searcher.corrector("spelling")
-    reader = searcher.reader()
+def _suggest(text: str) -> str | None:
+    """The text with each unknown word replaced by the nearest known one, if any changed."""
+    path = index.live_path()
+    if path is None:
+        return None
     changed = False
     words = []
     for part in text_query.split(text):
         for word in part.words:
-            known = reader.doc_frequency("spelling", word) > 0
-            if not known and len(word) > 3:
-                found = corrector.suggest(word, limit=1, maxdist=2)
-                if found:
-                    words.append(found[0])
-                    changed = True
-                    continue
-            words.append(word)
+            better = spelling.correct(path, word)
+            words.append(better or word)
+            changed = changed or better is not None
     return " ".join(words) if changed else None

@@ -9,6 +9,7 @@ the database and swaps it in. `check` compares the two.
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
@@ -22,7 +23,7 @@ from register.database import reading, utcnow
 from register.extensions import db
 from register.mentors.models import MentorProfile
 from register.mentorships.models import Mentorship
-from register.search import index
+from register.search import index, spelling
 from register.search.documents import document
 from register.search.models import SearchChange
 
@@ -30,6 +31,7 @@ from register.search.models import SearchChange
 # its id earlier may commit later than one that took a higher id.
 REPLAY_WINDOW = timedelta(seconds=60)
 BATCH = 500
+REBUILD_PROCESSES = 2
 
 
 def _active_counts(user_ids) -> dict[int, int]:
@@ -122,6 +124,7 @@ def _apply_logged_changes(ix, max_seconds: float | None) -> SyncResult:
                         w.update_document(**doc)
                     for doc_id in deletions:
                         w.delete_by_term("id", doc_id)
+                spelling.add(path, docs)
             except LockError:
                 result.waiting = True
                 break
@@ -140,6 +143,26 @@ class RebuildResult:
     seconds: float
 
 
+def published_documents():
+    """The search document of every published profile, read in batches."""
+    today = utcnow().date()
+    last_id = 0
+    while True:
+        profiles = db.session.scalars(
+            select(MentorProfile)
+            .where(MentorProfile.state == MentorProfile.PUBLISHED, MentorProfile.id > last_id)
+            .order_by(MentorProfile.id).limit(BATCH)
+        ).all()
+        if not profiles:
+            return
+        counts = _active_counts([p.user_id for p in profiles])
+        for profile in profiles:
+            yield document(profile, active_mentorships=counts.get(profile.user_id, 0),
+                           today=today)
+        last_id = profiles[-1].id
+        db.session.expunge_all()
+
+
 def rebuild() -> RebuildResult:
     """Build a new generation from the database and swap it in; searches carry on."""
     started = monotonic()
@@ -150,31 +173,21 @@ def rebuild() -> RebuildResult:
         high_water = db.session.scalar(select(func.max(SearchChange.id))) or 0
         path = index.new_generation()
         ix = index.whoosh_index.open_dir(str(path))
-        today = utcnow().date()
         total = 0
-        w = ix.writer(limitmb=1024)
+        words: Counter = Counter()
+        # Two processes index at once, each writing a segment of its own (no final
+        # merge: searches read several segments, and later merges fold them in).
+        w = ix.writer(procs=REBUILD_PROCESSES, multisegment=True, limitmb=256)
         try:
-            last_id = 0
-            while True:
-                profiles = db.session.scalars(
-                    select(MentorProfile)
-                    .where(MentorProfile.state == MentorProfile.PUBLISHED,
-                           MentorProfile.id > last_id)
-                    .order_by(MentorProfile.id).limit(BATCH)
-                ).all()
-                if not profiles:
-                    break
-                counts = _active_counts([p.user_id for p in profiles])
-                for profile in profiles:
-                    w.add_document(**document(
-                        profile, active_mentorships=counts.get(profile.user_id, 0), today=today))
-                total += len(profiles)
-                last_id = profiles[-1].id
-                db.session.expunge_all()
-            w.commit(optimize=True)
+            for doc in published_documents():
+                w.add_document(**doc)
+                words.update(spelling.words_of(doc))
+                total += 1
+            w.commit()
         except BaseException:
             w.cancel()
             raise
+        spelling.save(path, words)
         index.write_state(path, {"high_water": high_water})
         index.swap_in(path)
     db.session.rollback()
@@ -202,23 +215,7 @@ def check() -> CheckResult:
 
 
 def _compare() -> CheckResult:
-    today = utcnow().date()
-    expected: dict[int, str] = {}
-    last_id = 0
-    while True:
-        profiles = db.session.scalars(
-            select(MentorProfile)
-            .where(MentorProfile.state == MentorProfile.PUBLISHED, MentorProfile.id > last_id)
-            .order_by(MentorProfile.id).limit(BATCH)
-        ).all()
-        if not profiles:
-            break
-        counts = _active_counts([p.user_id for p in profiles])
-        for profile in profiles:
-            doc = document(profile, active_mentorships=counts.get(profile.user_id, 0), today=today)
-            expected[profile.id] = doc["version"]
-        last_id = profiles[-1].id
-        db.session.expunge_all()
+    expected = {int(doc["id"]): doc["version"] for doc in published_documents()}
     db.session.rollback()
     ix = index.open_live()
     with ix.searcher() as searcher:
