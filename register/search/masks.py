@@ -119,22 +119,36 @@ _TERMS_KEPT = 5000
 MAX_PREFIX_TERMS = 200
 
 
-def _segment_term(leaf, fieldname: str, text: str) -> int:
-    reader = leaf.reader()
-    key = (reader.segment().segment_id(), fieldname, text)
+def _remembered(key: tuple, compute) -> int:
     with _lock:
         found = _terms.get(key)
         if found is not None:
             _terms.move_to_end(key)
             return found
-    found = 0
-    if (fieldname, text) in reader:
-        found = from_ids(reader.postings(fieldname, text).all_ids(), leaf.doc_count_all())
+    found = compute()
     with _lock:
         _terms[key] = found
         if len(_terms) > _TERMS_KEPT:
             _terms.popitem(last=False)
     return found
+
+
+def _segment_term(leaf, fieldname: str, text: str) -> int:
+    reader = leaf.reader()
+
+    def compute() -> int:
+        if (fieldname, text) not in reader:
+            return 0
+        return from_ids(reader.postings(fieldname, text).all_ids(), leaf.doc_count_all())
+
+    return _remembered((reader.segment().segment_id(), fieldname, text), compute)
+
+
+def _segment_query(leaf, query) -> int:
+    return _remembered(
+        (leaf.reader().segment().segment_id(), "", repr(query)),
+        lambda: from_ids(leaf.docs_for_query(query), leaf.doc_count_all()),
+    )
 
 
 def term(searcher, fieldname: str, text: str) -> int:
@@ -151,7 +165,7 @@ def matching(searcher, found: Masks, query) -> int:
     """The live documents a query matches, computed from cached term bitsets where it can.
 
     Terms, prefixes and the And/Or that join them are worked out here; anything
-    else (phrases) is asked of Whoosh.
+    else (phrases) is asked of Whoosh, segment by segment, and remembered too.
     """
     return _evaluate(searcher, found, query) & found.live
 
@@ -179,7 +193,13 @@ def _evaluate(searcher, found: Masks, query) -> int:
                 break
             mask |= term(searcher, query.fieldname, text)
         return mask
-    return from_ids(searcher.docs_for_query(query), found.size)
+    # Anything else (a phrase): asked of Whoosh once per segment, then remembered.
+    mask = 0
+    for leaf, offset in searcher.leaf_searchers():
+        if leaf.reader().segment() is None:
+            continue
+        mask |= _segment_query(leaf, query) << offset
+    return mask
 
 
 _cache: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
