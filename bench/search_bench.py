@@ -118,7 +118,7 @@ def main() -> None:
         demo.load(mentors=options.profiles)
         db.session.commit()
         load_seconds = time.perf_counter() - started
-        rebuilt = sync.rebuild()
+        rebuilt = sync.rebuild(processes=2)  # as `flask search rebuild` does
 
     with app.test_request_context():
         param_sets = [services.SearchParams.from_args(MultiDict(args))

@@ -31,7 +31,6 @@ from register.search.models import SearchChange
 # its id earlier may commit later than one that took a higher id.
 REPLAY_WINDOW = timedelta(seconds=60)
 BATCH = 500
-REBUILD_PROCESSES = 2
 
 
 def _active_counts(user_ids) -> dict[int, int]:
@@ -163,8 +162,13 @@ def published_documents():
         db.session.expunge_all()
 
 
-def rebuild() -> RebuildResult:
-    """Build a new generation from the database and swap it in; searches carry on."""
+def rebuild(processes: int = 1) -> RebuildResult:
+    """Build a new generation from the database and swap it in; searches carry on.
+
+    `search rebuild` indexes with several processes; a rebuild that a web request
+    or the worker needs (the index was missing) keeps to one, because forking a
+    threaded web server is not safe.
+    """
     started = monotonic()
     # Reading without SQLite's write lock: a rebuild takes seconds, and writers
     # must not wait for it.
@@ -175,9 +179,12 @@ def rebuild() -> RebuildResult:
         ix = index.whoosh_index.open_dir(str(path))
         total = 0
         words: Counter = Counter()
-        # Two processes index at once, each writing a segment of its own (no final
-        # merge: searches read several segments, and later merges fold them in).
-        w = ix.writer(procs=REBUILD_PROCESSES, multisegment=True, limitmb=256)
+        if processes > 1:
+            # Processes index at once, each writing a segment of its own (no final
+            # merge: searches read several segments, and later merges fold them in).
+            w = ix.writer(procs=processes, multisegment=True, limitmb=256)
+        else:
+            w = ix.writer(limitmb=256)
         try:
             for doc in published_documents():
                 w.add_document(**doc)
