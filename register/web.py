@@ -153,3 +153,22 @@ def init_app(app: Flask) -> None:
     app.register_error_handler(CSRFError, _handle_csrf_error)
     app.register_error_handler(500, _handle_server_error)
     app.register_error_handler(HTTPException, _handle_http_error)
+
+
+def carry_out(action, success: str, *, about: str = "") -> bool:
+    """Run one service call for a button: commit and flash `success`, or, if it broke a
+    rule, roll back and flash why (naming what it was `about`, on pages of many
+    things). True when it was done."""
+    from flask import flash
+
+    from register.errors import RuleBroken
+
+    try:
+        action()
+    except RuleBroken as error:
+        db.session.rollback()
+        flash(f"{about}: {error.message}" if about else error.message, "error")
+        return False
+    db.session.commit()
+    flash(success, "success")
+    return True

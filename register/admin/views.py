@@ -15,7 +15,7 @@ from register.extensions import db
 from register.mentors import importing, services
 from register.mentors.forms import ModerationForm
 from register.mentors.models import MentorProfile, ProfileReport
-from register.web import render
+from register.web import carry_out, render
 
 PAGE_SIZE = 50
 MAX_UPLOAD_BYTES = 2 * 1024 * 1024
@@ -77,14 +77,8 @@ def decide(profile_id: int):
         flash("The message is too long; keep it under 4,000 characters.", "error")
         return redirect(url_for("admin.queue"))
     action, argument, done = DECISIONS[decision]
-    try:
-        action(profile, by=current_user, **{argument: form.message.data or ""})
-    except services.ProfileError as error:
-        db.session.rollback()
-        flash(f"{profile.display_name}: {error.message}", "error")
-    else:
-        db.session.commit()
-        flash(f"{profile.display_name}: {done}", "success")
+    carry_out(lambda: action(profile, by=current_user, **{argument: form.message.data or ""}),
+              f"{profile.display_name}: {done}", about=profile.display_name)
     if request.form.get("back") == "profile":
         return redirect(url_for("admin.profile", profile_id=profile.id))
     return redirect(url_for("admin.queue"))
@@ -146,14 +140,7 @@ def moderate(profile_id: int, action: str):
     form = ModerationForm()
     change, done = MODERATION[action]
     if form.validate_on_submit():
-        try:
-            change(found, by=current_user, reason=form.message.data or "")
-        except services.ProfileError as error:
-            db.session.rollback()
-            flash(error.message, "error")
-        else:
-            db.session.commit()
-            flash(done, "success")
+        carry_out(lambda: change(found, by=current_user, reason=form.message.data or ""), done)
     else:
         flash("The reason is too long; keep it under 4,000 characters.", "error")
     return redirect(url_for("admin.profile", profile_id=found.id))
@@ -165,14 +152,7 @@ def mark_reviewed(profile_id: int):
     found = db.get_or_404(MentorProfile, profile_id)
     form = ModerationForm()
     if form.validate_on_submit():
-        try:
-            services.mark_reviewed(found, by=current_user)
-        except services.ProfileError as error:
-            db.session.rollback()
-            flash(error.message, "error")
-        else:
-            db.session.commit()
-            flash("Marked as reviewed.", "success")
+        carry_out(lambda: services.mark_reviewed(found, by=current_user), "Marked as reviewed.")
     return redirect(url_for("admin.profile", profile_id=found.id))
 
 
@@ -196,14 +176,9 @@ def resolve_report(report_id: int):
     found = db.get_or_404(ProfileReport, report_id)
     form = ModerationForm()
     if form.validate_on_submit():
-        try:
-            services.resolve_report(found, by=current_user, note=form.message.data or "")
-        except services.ProfileError as error:
-            db.session.rollback()
-            flash(error.message, "error")
-        else:
-            db.session.commit()
-            flash("Report resolved.", "success")
+        carry_out(lambda: services.resolve_report(found, by=current_user,
+                                                  note=form.message.data or ""),
+                  "Report resolved.")
     else:
         # Without this the page would come back unchanged, as if the click had been lost.
         flash("The note is too long; keep it under 4,000 characters.", "error")

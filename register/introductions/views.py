@@ -11,7 +11,7 @@ from register.introductions import vocabulary as ivocab
 from register.introductions.forms import AcceptForm, DeclineForm, RequestForm
 from register.introductions.models import IntroRequest
 from register.mentors.views import load_profile
-from register.web import is_fragment_request, render
+from register.web import carry_out, is_fragment_request, render
 
 
 def load_request(request_id: int) -> IntroRequest:
@@ -153,16 +153,11 @@ def accept(request_id: int):
     form = AcceptForm()
     if not form.validate_on_submit():
         abort(400)
-    try:
-        services.accept(found, by=current_user, message=form.message.data or "")
-    except services.RequestError as error:
-        db.session.rollback()
-        flash(error.message, "error")
-        return _card_or_redirect(found, "received", status=409)
-    db.session.commit()
-    flash(f"You accepted {found.mentee.name}'s request. You can now see their email "
-          "address, and they can see yours.", "success")
-    return _card_or_redirect(found, "received")
+    done = carry_out(
+        lambda: services.accept(found, by=current_user, message=form.message.data or ""),
+        f"You accepted {found.mentee.name}'s request. You can now see their email address, "
+        "and they can see yours.")
+    return _card_or_redirect(found, "received", status=200 if done else 409)
 
 
 @bp.post("/requests/<int:request_id>/decline")
@@ -173,17 +168,12 @@ def decline(request_id: int):
     form = DeclineForm()
     if not form.validate_on_submit():
         abort(400)
-    try:
-        services.decline(found, by=current_user, reason=form.reason.data or "",
-                         message=form.message.data or "")
-    except services.RequestError as error:
-        db.session.rollback()
-        flash(error.message, "error")
-        return _card_or_redirect(found, "received", status=409)
-    db.session.commit()
-    flash(f"You declined {found.mentee.name}'s request. They have been told kindly, with "
-          "suggestions of other mentors.", "success")
-    return _card_or_redirect(found, "received")
+    done = carry_out(
+        lambda: services.decline(found, by=current_user, reason=form.reason.data or "",
+                                 message=form.message.data or ""),
+        f"You declined {found.mentee.name}'s request. They have been told kindly, with "
+        "suggestions of other mentors.")
+    return _card_or_redirect(found, "received", status=200 if done else 409)
 
 
 @bp.post("/requests/<int:request_id>/withdraw")
@@ -194,15 +184,9 @@ def withdraw(request_id: int):
     form = AcceptForm()  # only its CSRF token is used
     if not form.validate_on_submit():
         abort(400)
-    try:
-        services.withdraw(found, by=current_user)
-    except services.RequestError as error:
-        db.session.rollback()
-        flash(error.message, "error")
-        return _card_or_redirect(found, "sent", status=409)
-    db.session.commit()
-    flash("Your request has been withdrawn; the mentor has been told.", "success")
-    return _card_or_redirect(found, "sent")
+    done = carry_out(lambda: services.withdraw(found, by=current_user),
+                     "Your request has been withdrawn; the mentor has been told.")
+    return _card_or_redirect(found, "sent", status=200 if done else 409)
 
 
 @bp.route("/requests/<int:request_id>/<any(accept, decline):action>/<token>",

@@ -11,7 +11,7 @@ from register.mentors import bp, services
 from register.mentors import vocabulary as vocab
 from register.mentors.forms import PauseForm, ProfileForm, ReportForm
 from register.mentors.models import MentorProfile
-from register.web import render
+from register.web import carry_out, render
 
 
 def load_profile(profile_id: int) -> MentorProfile:
@@ -137,15 +137,9 @@ def submit_profile():
     found = services.profile_of(current_user)
     if found is None:
         abort(404)
-    try:
-        services.submit(found, by=current_user)
-    except services.ProfileError as error:
-        db.session.rollback()
-        flash(error.message, "error")
-    else:
-        db.session.commit()
-        flash("Your profile has been submitted. The coordinators will email you when they "
-              "have looked at it.", "success")
+    carry_out(lambda: services.submit(found, by=current_user),
+              "Your profile has been submitted. The coordinators will email you when they have "
+              "looked at it.")
     return redirect(url_for("mentors.edit_profile"))
 
 
@@ -156,14 +150,8 @@ def pause_profile():
     found = services.profile_of(current_user) or abort(404)
     form = PauseForm()
     if form.validate_on_submit():
-        try:
-            services.pause(found, by=current_user, away_until=form.away_until.data)
-        except services.ProfileError as error:
-            db.session.rollback()
-            flash(error.message, "error")
-        else:
-            db.session.commit()
-            flash("Your profile is paused: no new requests will arrive.", "success")
+        carry_out(lambda: services.pause(found, by=current_user, away_until=form.away_until.data),
+                  "Your profile is paused: no new requests will arrive.")
     else:
         flash("Enter the date as day, month and year, or leave it empty.", "error")
     return redirect(url_for("mentors.edit_profile"))
