@@ -168,6 +168,14 @@ def _request_context(request) -> dict:
     }
 
 
+def _answer_links(request, accept_token: str, decline_token: str) -> dict:
+    return {
+        f"{action}_url": url_for("introductions.answer_by_email", request_id=request.id,
+                                 action=action, token=token, _external=True)
+        for action, token in (("accept", accept_token), ("decline", decline_token))
+    }
+
+
 def request_received(request, *, accept_token: str, decline_token: str) -> None:
     """The mentor receives the whole request, with links to accept or decline it.
 
@@ -179,10 +187,7 @@ def request_received(request, *, accept_token: str, decline_token: str) -> None:
         name=request.profile.display_name,
         subject=f"Mentoring request from {request.mentee.name}: {request.subject}",
         template="request_received",
-        accept_url=url_for("introductions.answer_by_email", request_id=request.id,
-                           action="accept", token=accept_token, _external=True),
-        decline_url=url_for("introductions.answer_by_email", request_id=request.id,
-                            action="decline", token=decline_token, _external=True),
+        **_answer_links(request, accept_token, decline_token),
         **_request_context(request),
     )
 
@@ -195,10 +200,7 @@ def request_reminder(request, *, accept_token: str, decline_token: str) -> None:
         name=request.profile.display_name,
         subject=f"Reminder: {request.mentee.name} is waiting for your answer",
         template="request_reminder",
-        accept_url=url_for("introductions.answer_by_email", request_id=request.id,
-                           action="accept", token=accept_token, _external=True),
-        decline_url=url_for("introductions.answer_by_email", request_id=request.id,
-                            action="decline", token=decline_token, _external=True),
+        **_answer_links(request, accept_token, decline_token),
         **_request_context(request),
     )
 
