@@ -14,7 +14,7 @@ ASKS = (
 KINDS = (
     Choice("informal", "Informal", "You agree together how often to meet."),
     Choice("formal", "Formal", "An agreed arrangement, for example monthly for 6 or 12 months."),
-    Choice("either", "Either", "You are happy to decide together."),
+    Choice("either", "Formal or informal", "You are happy to decide together."),
 )
 
 FORMATS = (

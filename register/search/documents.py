@@ -15,7 +15,7 @@ def document(profile: MentorProfile, *, active_mentorships: int, today: date) ->
     return {
         "id": str(profile.id),
         "name": profile.display_name,
-        "headline": " ".join(filter(None, [profile.headline, profile.organisation])),
+        "headline": ", ".join(filter(None, [profile.headline, profile.organisation])),
         "expertise": " ; ".join(profile.expertise or []),
         "bio": profile.bio,
         "place": " ".join(filter(None, [profile.location, *(profile.languages or [])])),
