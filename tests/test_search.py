@@ -582,7 +582,7 @@ def test_concurrent_edits_from_threads_and_processes_leave_the_index_exact(app, 
             word = profile.expertise[0]
             hits = search(SearchParams.from_args(MultiDict({"q": word, "accepting": "0"}))).hits
             shown = {hit.id: hit.headline for hit in hits}
-            assert shown.get(profile.id) == f"{profile.headline} {profile.organisation}", word
+            assert shown.get(profile.id) == f"{profile.headline}, {profile.organisation}", word
 
 
 @BOTH_BACKENDS
