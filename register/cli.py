@@ -20,6 +20,7 @@ def init_app(app: Flask) -> None:
     app.cli.add_command(worker_command)
     app.cli.add_command(import_mentors_command)
     app.cli.add_command(search_group)
+    app.cli.add_command(requests_group)
 
 
 @contextmanager
@@ -203,3 +204,22 @@ def search_check_command() -> None:
         raise click.ClickException("The index differs from the database. "
                                    "Run `search sync`, or `search rebuild`.")
     click.echo("The index matches the database.")
+
+
+@click.group("requests", cls=AppGroup)
+def requests_group() -> None:
+    """Introductory requests."""
+
+
+@requests_group.command("expire")
+def requests_expire_command() -> None:
+    """Remind mentors of week-old requests and expire fortnight-old ones (the worker does
+    this too; running it twice sends nothing twice)."""
+    from register.database import writing
+    from register.introductions.services import remind_and_expire
+
+    with writing(), links_for_email():
+        reminded, expired = remind_and_expire()
+        db.session.commit()
+    click.echo(f"Reminded {reminded} mentor{'s' if reminded != 1 else ''}; "
+               f"expired {expired} request{'s' if expired != 1 else ''}.")

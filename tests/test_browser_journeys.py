@@ -355,6 +355,9 @@ def test_a_mentee_asks_and_the_mentor_accepts_from_the_email(open_page, live_ser
     letter = mentee.get_by_role("region", name="What Dr Ada Okoro will receive")
     mentee.get_by_label("Where you want to be").fill(ASPIRATION)
     expect(letter).to_contain_text(ASPIRATION)
+    # The limit is shown as the mentee types.
+    expect(mentee.locator("#aspiration-count")).to_have_text(
+        f"{1200 - len(ASPIRATION)} of 1200 characters left")
     mentee.get_by_label("Why this mentor in particular").fill(WHY_YOU)
     tick(mentee, "The purpose", "Professional and career development")
     tick(mentee, "What you would like help with", "Knowing how")

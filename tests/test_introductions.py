@@ -937,3 +937,23 @@ def test_the_compose_page_explains_why_a_request_cannot_be_sent(app, browser, ma
     # Posting the form anyway changes nothing.
     refused = browser.post(f"/mentors/{profile_id}/request", {**request_form(), "step": "send"})
     assert refused.status_code == 409 and count(app, IntroRequest) == 0
+
+
+def test_the_expiry_command_reminds_and_expires_once(app, runner, make_user, make_mentor,
+                                                     send_request, mailbox):
+    """`flask requests expire` does what the worker does, and twice is no more than once."""
+    _, profile_id = make_mentor("cli-mentor@example.org")
+    mentee = make_user("cli-mentee@example.org")
+    request_id = send_request(mentee, profile_id)
+    with app.app_context():
+        sent = db.session.get(IntroRequest, request_id)
+        sent.created_at -= timedelta(days=15)
+        sent.expires_at -= timedelta(days=15)
+        db.session.commit()
+    first = runner.invoke(args=["requests", "expire"])
+    second = runner.invoke(args=["requests", "expire"])
+    assert first.exit_code == 0 and "expired 1 request." in first.output, first.output
+    assert "expired 0 requests." in second.output
+    assert reload(app, IntroRequest, request_id).state == "expired"
+    mailbox.deliver()
+    assert len([m for m in mailbox.to("cli-mentee@example.org") if "expired" in m.subject]) == 1

@@ -17,23 +17,26 @@ def _choices(vocabulary) -> list[SelectChoice]:
 
 
 def _limit(name):
+    # maxlength stops typing at the limit; data-limit shows what is left (static/js/app.js).
     return {"maxlength": services.LIMITS[name], "data-limit": services.LIMITS[name]}
 
 
 class RequestForm(FlaskForm):
     subject = StringField(
         "Subject line",
-        description="Say what you are asking for, so the mentor can see it at a glance.",
+        description="Say what you are asking for, so the mentor can see it at a glance. "
+                    f"Up to {services.LIMITS['subject']} characters.",
         validators=[Length(max=services.LIMITS["subject"])], render_kw=_limit("subject"))
     aspiration = TextAreaField(
         "Where you want to be",
         description="Your aspiration in a few sentences: the role, skill or change you are "
-                    "working towards.",
+                    f"working towards. Up to {services.LIMITS['aspiration']:,} characters.",
         render_kw={"rows": 4, **_limit("aspiration")})
     why_you = TextAreaField(
         "Why this mentor in particular",
         description="What in their experience made you choose them. Be specific: it shows "
-                    "you have read their profile.",
+                    f"you have read their profile. Up to {services.LIMITS['why_you']:,} "
+                    "characters.",
         render_kw={"rows": 4, **_limit("why_you")})
     ask = RadioField(
         "What you are asking for", choices=_choices(ivocab.ASKS), default="call15",
@@ -50,7 +53,8 @@ class RequestForm(FlaskForm):
         description="Offer what suits the mentor too: telephone or online is often easiest.")
     availability = TextAreaField(
         "When you are available",
-        description="Be flexible: a few days and times that work for you.",
+        description="Be flexible: a few days and times that work for you. Up to "
+                    f"{services.LIMITS['availability']} characters.",
         render_kw={"rows": 2, **_limit("availability")})
 
     def to_draft(self) -> services.Draft:

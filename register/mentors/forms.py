@@ -59,7 +59,7 @@ class ProfileForm(FlaskForm):
         description=(f"What you have done and what you can help with, in plain text. Leave a "
                      f"blank line between paragraphs. At least {services.MIN_BIO} and at most "
                      f"{services.MAX_BIO} characters."),
-        render_kw={"rows": 10, "maxlength": services.MAX_BIO})
+        render_kw={"rows": 10, "maxlength": services.MAX_BIO, "data-limit": services.MAX_BIO})
     expertise = StringField(
         "Areas of expertise",
         description=f"Separate them with commas, up to {services.MAX_EXPERTISE}. For example: "

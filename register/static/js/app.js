@@ -33,6 +33,34 @@
     }
   });
 
+  // Fields with a length limit say how much room is left as people type. The
+  // limit is also in the field's hint and enforced by maxlength and the server.
+  function addCounter(field) {
+    var limit = parseInt(field.getAttribute("data-limit"), 10);
+    if (!limit || document.getElementById(field.id + "-count")) {
+      return;
+    }
+    var counter = document.createElement("p");
+    counter.className = "hint counter";
+    counter.id = field.id + "-count";
+    field.insertAdjacentElement("afterend", counter);
+    var described = field.getAttribute("aria-describedby") || "";
+    field.setAttribute("aria-describedby", (described + " " + counter.id).trim());
+    function update() {
+      var left = limit - field.value.length;
+      counter.textContent = left >= 0
+        ? left + " of " + limit + " characters left"
+        : (-left) + " characters too many";
+      counter.classList.toggle("counter-over", left < 0);
+    }
+    field.addEventListener("input", update);
+    update();
+  }
+
+  document.addEventListener("DOMContentLoaded", function () {
+    document.querySelectorAll("[data-limit]").forEach(addCounter);
+  });
+
   // After a form comes back with errors, move focus to the summary so it is read out.
   document.addEventListener("DOMContentLoaded", function () {
     var summary = document.querySelector(".error-summary");
