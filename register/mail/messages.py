@@ -205,6 +205,17 @@ def request_reminder(request, *, accept_token: str, decline_token: str) -> None:
     )
 
 
+def _next_steps(request, suggestions) -> dict:
+    # Where a mentee goes when a request ends without a yes: similar mentors, and
+    # the search for the same purpose.
+    return {
+        "suggestions": [(p, url_for("mentors.profile", profile_id=p.id, _external=True))
+                        for p in suggestions],
+        "search_url": url_for("search.results", context=list(request.contexts),
+                              _external=True),
+    }
+
+
 def request_accepted(request) -> None:
     """Tell the mentee the mentor said yes, and how to reach them."""
     queue_email(
@@ -229,9 +240,7 @@ def request_declined(request, *, suggestions) -> None:
         subject=f"About your request to {request.profile.display_name}",
         template="request_declined",
         reason=vocab.label(ivocab.DECLINE_REASONS, request.decline_reason or "other"),
-        suggestions=[(p, url_for("mentors.profile", profile_id=p.id, _external=True))
-                     for p in suggestions],
-        search_url=url_for("search.results", context=list(request.contexts), _external=True),
+        **_next_steps(request, suggestions),
         **_request_context(request),
     )
 
@@ -256,8 +265,6 @@ def request_expired(request, *, suggestions) -> None:
         name=request.mentee.name,
         subject=f"Your request to {request.profile.display_name} has expired",
         template="request_expired",
-        suggestions=[(p, url_for("mentors.profile", profile_id=p.id, _external=True))
-                     for p in suggestions],
-        search_url=url_for("search.results", context=list(request.contexts), _external=True),
+        **_next_steps(request, suggestions),
         **_request_context(request),
     )

@@ -89,10 +89,6 @@ class SearchParams:
         filters = {**self.filters, group: tuple(codes)}
         return self.to_args(filters=filters, page=1)
 
-    @property
-    def active_filters(self) -> int:
-        return sum(len(v) for v in self.filters.values()) + self.in_training
-
 
 @dataclass
 class Hit:
@@ -103,7 +99,6 @@ class Hit:
     extract: Markup
     status: str
     knowing: list[str]
-    kind: str
 
 
 @dataclass
@@ -239,7 +234,7 @@ def _hit(fields: dict, extract: Markup, docnum: int) -> Hit:
     return Hit(id=int(fields["id"]), name=fields["name"], headline=fields.get("headline", ""),
                expertise=[t for t in fields.get("expertise", "").split(" ; ") if t],
                extract=extract, status=fields.get("status", "open"),
-               knowing=fields.get("knowing", "").split(), kind=fields.get("kind", ""))
+               knowing=fields.get("knowing", "").split())
 
 
 def _opening(fields: dict) -> str:
