@@ -25,25 +25,15 @@ def init_app(app: Flask) -> None:
 
 @contextmanager
 def links_for_email():
-    """Let url_for build the absolute links that emails need, outside any request.
+    """The mail area's `links_for_email`, with its refusal shown as a command-line error."""
+    from register.mail.links import LinksUnavailable
+    from register.mail.links import links_for_email as mail_links
 
-    With SERVER_NAME set, the app context is enough. In development without
-    it, links point at the local server that `make run` starts.
-    """
-    from flask import current_app
-
-    from register.config import is_development
-
-    if current_app.config.get("SERVER_NAME"):
-        yield
-        return
-    if not is_development(current_app):
-        raise click.ClickException(
-            "Set SERVER_NAME (and PREFERRED_URL_SCHEME) so links in emails point at the "
-            "register, for example SERVER_NAME=mentoring.example.org."
-        )
-    with current_app.test_request_context(base_url="http://127.0.0.1:5000"):
-        yield
+    try:
+        with mail_links():
+            yield
+    except LinksUnavailable as error:
+        raise click.ClickException(str(error)) from error
 
 
 @click.command("create-admin")

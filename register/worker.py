@@ -57,8 +57,8 @@ def resume_returning_mentors() -> int:
 
 def remind_and_expire_requests() -> int:
     """Remind mentors of requests a week old; expire those a fortnight old."""
-    from register.cli import links_for_email
     from register.introductions.services import remind_and_expire
+    from register.mail.links import links_for_email
 
     with writing(), links_for_email():
         remind_and_expire()

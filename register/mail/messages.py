@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-from flask import url_for
-
 from register.auth.models import User
+from register.mail.links import external_url
 from register.mail.outbox import queue_email
 
 
 def verify_email(user: User, token: str) -> None:
     """Ask a new account holder to confirm their address."""
-    url = url_for("auth.verify_email", token=token, _external=True)
+    url = external_url("auth.verify_email", token=token)
     queue_email(
         "verify-email",
         to=user.email,
@@ -24,7 +23,7 @@ def verify_email(user: User, token: str) -> None:
 
 def reset_password(user: User, token: str) -> None:
     """Send the link that lets someone choose a new password."""
-    url = url_for("auth.reset_password", token=token, _external=True)
+    url = external_url("auth.reset_password", token=token)
     queue_email(
         "reset-password",
         to=user.email,
@@ -38,7 +37,7 @@ def reset_password(user: User, token: str) -> None:
 
 def confirm_new_email(user: User, new_email: str, token: str) -> None:
     """Ask the person to confirm a new address, sent to that new address."""
-    url = url_for("auth.confirm_email_change", token=token, _external=True)
+    url = external_url("auth.confirm_email_change", token=token)
     queue_email(
         "confirm-new-email",
         to=new_email,
@@ -89,8 +88,8 @@ def account_exists(user: User) -> None:
         subject="You already have a Mentor Register account",
         template="account_exists",
         user=user,
-        login_url=url_for("auth.login", _external=True),
-        reset_url=url_for("auth.forgot_password", _external=True),
+        login_url=external_url("auth.login"),
+        reset_url=external_url("auth.forgot_password"),
     )
 
 
@@ -103,8 +102,8 @@ def _profile_email(kind: str, profile, subject: str, template: str, **context) -
         subject=subject,
         template=template,
         profile=profile,
-        editor_url=url_for("mentors.edit_profile", _external=True),
-        profile_url=url_for("mentors.profile", profile_id=profile.id, _external=True),
+        editor_url=external_url("mentors.edit_profile"),
+        profile_url=external_url("mentors.profile", profile_id=profile.id),
         **context,
     )
 
@@ -149,7 +148,7 @@ def invitation(user: User, profile, token: str) -> None:
         subject="Your mentor profile on Mentor Register: set your password",
         template="invitation",
         profile=profile,
-        url=url_for("auth.claim_account", token=token, _external=True),
+        url=external_url("auth.claim_account", token=token),
     )
 
 
@@ -164,14 +163,14 @@ def _request_context(request) -> dict:
         "contexts": [vocab.label(vocab.CONTEXTS, c) for c in request.contexts],
         "knowing": [vocab.label(vocab.KNOWING, c) for c in request.knowing],
         "formats": [vocab.label(ivocab.FORMATS, c) for c in request.formats],
-        "request_url": url_for("introductions.show", request_id=request.id, _external=True),
+        "request_url": external_url("introductions.show", request_id=request.id),
     }
 
 
 def _answer_links(request, accept_token: str, decline_token: str) -> dict:
     return {
-        f"{action}_url": url_for("introductions.answer_by_email", request_id=request.id,
-                                 action=action, token=token, _external=True)
+        f"{action}_url": external_url("introductions.answer_by_email", request_id=request.id,
+                                      action=action, token=token)
         for action, token in (("accept", accept_token), ("decline", decline_token))
     }
 
@@ -209,10 +208,9 @@ def _next_steps(request, suggestions) -> dict:
     # Where a mentee goes when a request ends without a yes: similar mentors, and
     # the search for the same purpose.
     return {
-        "suggestions": [(p, url_for("mentors.profile", profile_id=p.id, _external=True))
+        "suggestions": [(p, external_url("mentors.profile", profile_id=p.id))
                         for p in suggestions],
-        "search_url": url_for("search.results", context=list(request.contexts),
-                              _external=True),
+        "search_url": external_url("search.results", context=list(request.contexts)),
     }
 
 
