@@ -4,6 +4,17 @@ from register.admin.models import AuditEntry, ImportBatch  # noqa: F401
 from register.auth.models import EmailToken, LoginAttempt, User  # noqa: F401
 from register.introductions.models import IntroRequest  # noqa: F401
 from register.mail.models import OutboxMessage  # noqa: F401
+from register.matching.models import MenteeObjectives  # noqa: F401
 from register.mentors.models import MentorProfile, ProfileReport  # noqa: F401
-from register.mentorships.models import Mentorship  # noqa: F401
+from register.mentorships.models import (  # noqa: F401
+    Agreement,
+    Evaluation,
+    Meeting,
+    Mentorship,
+    MentorshipSettings,
+    PersonalLink,
+    PrivateNote,
+    Reflection,
+    Reminder,
+)
 from register.search.models import SearchChange  # noqa: F401

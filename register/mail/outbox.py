@@ -40,11 +40,13 @@ def single_line(value: str) -> str:
 
 
 def queue_email(
-    kind: str, /, *, to: str, name: str = "", subject: str, template: str, **context
+    kind: str, /, *, to: str, name: str = "", subject: str, template: str,
+    attachments: list[dict] | None = None, **context
 ) -> OutboxMessage:
     """Render `email/<template>.txt` and `.html` and add the message to the outbox.
 
     The row joins the caller's transaction; nothing is sent until it commits.
+    `attachments` is a list of {"filename", "content_type", "data"} (text data).
     """
     context.setdefault("recipient_name", name)
     message = OutboxMessage(
@@ -55,6 +57,7 @@ def queue_email(
         subject=single_line(subject)[:255],
         body_text=render_template(f"email/{template}.txt", **context),
         body_html=render_template(f"email/{template}.html", **context),
+        attachments=attachments or None,
     )
     db.session.add(message)
     db.session.flush()
@@ -122,6 +125,9 @@ class _Transport:
             extra_headers={"Auto-Submitted": "auto-generated"},
         )
         message.msgId = row.message_id
+        for attachment in row.attachments or []:
+            message.attach(attachment["filename"], attachment["content_type"],
+                           attachment["data"])
         try:
             self.connection.send(message)
         except flask_mail.BadHeaderError as error:
