@@ -122,7 +122,12 @@ def import_mentors_command(file, dry_run: bool, publish: bool) -> None:
     """Import mentors from a CSV file (columns in the README); all rows or none."""
     from register.mentors import importing
 
-    plan = importing.plan(file.read(), publish=publish)
+    content = file.read()
+    if "\x00" in content:
+        # PostgreSQL cannot store a NUL; say so before any row is planned.
+        raise click.ClickException("The file contains a NUL byte (is it a spreadsheet saved "
+                                   "as something other than CSV?); nothing was imported.")
+    plan = importing.plan(content, publish=publish)
     for column in plan.ignored_columns:
         click.echo(f"Note: the column {column!r} is not used and is ignored.")
     if plan.problems:
@@ -171,6 +176,8 @@ def search_sync_command() -> None:
     result = sync()
     if result.waiting:
         raise click.ClickException("The index is busy; the changes stay queued. Try again.")
+    if result.rebuilt:
+        click.echo(f"Rebuilt the index ({'; '.join(result.damage)}).")
     click.echo(f"Applied {result.applied} changes; up to change {result.high_water}.")
 
 
@@ -184,6 +191,11 @@ def search_check_command() -> None:
         result = check()
     except IndexUnavailable as error:
         raise click.ClickException(f"{error}. Run `search rebuild`.") from error
+    if result.damage:
+        for problem in result.damage:
+            click.echo(f"Damaged: {problem}")
+        raise click.ClickException("The index is damaged. Run `search rebuild` (the worker "
+                                   "and `search sync` also rebuild a damaged index).")
     for label, ids in (("missing from the index", result.missing),
                        ("in the index but not published", result.extra),
                        ("out of date in the index", result.stale)):

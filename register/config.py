@@ -77,6 +77,10 @@ def from_environment(instance_path: str, env: dict[str, str] | None = None) -> d
         "MAIL_GIVE_UP_AFTER_HOURS": 72,
         "MAIL_TIMEOUT_SECONDS": 10,
         "SEARCH_SYNC_AFTER_REQUEST": True,
+        # PostgreSQL: seconds to wait for a connection, a statement, a pooled connection.
+        "DATABASE_CONNECT_TIMEOUT": int(env.get("DATABASE_CONNECT_TIMEOUT") or 5),
+        "DATABASE_STATEMENT_TIMEOUT": float(env.get("DATABASE_STATEMENT_TIMEOUT") or 15),
+        "DATABASE_POOL_TIMEOUT": float(env.get("DATABASE_POOL_TIMEOUT") or 5),
         # Login throttling: failures allowed inside the window, per account and per address.
         "LOGIN_WINDOW_MINUTES": 15,
         "LOGIN_MAX_FAILURES_PER_ACCOUNT": 5,

@@ -103,3 +103,32 @@ def _begin_sqlite(connection):
         return
     connection.exec_driver_sql("BEGIN IMMEDIATE" if _wants_write_lock() else "BEGIN")
 
+
+
+def engine_options(config) -> dict:
+    """SQLAlchemy engine options with the timeouts a production database needs.
+
+    Without them a database that stops answering holds every web worker until
+    gunicorn kills it. On PostgreSQL: a connect timeout, a pool timeout, a
+    server-side statement and lock timeout, TCP keepalives, and a ping before a
+    pooled connection is reused, so a restarted server costs one reconnect, not
+    an error page. Options the caller set (tests set a search_path) are kept.
+    """
+    options = dict(config.get("SQLALCHEMY_ENGINE_OPTIONS") or {})
+    if not str(config.get("SQLALCHEMY_DATABASE_URI", "")).startswith("postgresql"):
+        return options
+    options.setdefault("pool_pre_ping", True)
+    options.setdefault("pool_timeout", config.get("DATABASE_POOL_TIMEOUT", 5))
+    options.setdefault("pool_recycle", 1800)
+    connect_args = dict(options.get("connect_args") or {})
+    connect_args.setdefault("connect_timeout", int(config.get("DATABASE_CONNECT_TIMEOUT", 5)))
+    connect_args.setdefault("keepalives", 1)
+    connect_args.setdefault("keepalives_idle", 10)
+    connect_args.setdefault("keepalives_interval", 5)
+    connect_args.setdefault("keepalives_count", 3)
+    statement_ms = int(float(config.get("DATABASE_STATEMENT_TIMEOUT", 15)) * 1000)
+    server = (f"-c statement_timeout={statement_ms} -c lock_timeout={statement_ms} "
+              "-c idle_in_transaction_session_timeout=60000")
+    connect_args["options"] = " ".join(filter(None, [connect_args.get("options", ""), server]))
+    options["connect_args"] = connect_args
+    return options

@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import threading
+from time import monotonic
 from urllib.parse import urljoin, urlsplit
 
-from flask import Flask, Response, current_app, render_template, request, url_for
+from flask import Flask, Request, Response, abort, current_app, g, render_template, request, url_for
 from flask_wtf.csrf import CSRFError
+from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from werkzeug.exceptions import HTTPException
+from werkzeug.routing import IntegerConverter
 
 from register.extensions import db, htmx
 
@@ -97,9 +102,17 @@ ERROR_TEXTS = {
           "The upload or form was larger than we accept. Make it smaller and try again."),
     429: ("Too many attempts",
           "You have tried this too often in a short time. Wait a few minutes, then try again."),
+    415: ("That kind of content is not accepted here",
+          "Forms here are sent as ordinary web forms. Use the form on the page rather than "
+          "another program."),
+    422: ("Something in what you sent cannot be stored",
+          "Remove any invisible control characters (such as a NUL byte) and try again."),
     500: ("Something went wrong on our side",
           "Nothing you did caused this, and nothing you sent was half-saved. Try again in a "
           "moment; if it keeps happening, tell the register's coordinators."),
+    503: ("The register is briefly unavailable",
+          "We cannot reach our database just now, so nothing you sent was saved. Try again "
+          "in a minute."),
 }
 
 
@@ -149,6 +162,14 @@ def _handle_server_error(error):
 
 def init_app(app: Flask) -> None:
     """Register the headers and the error pages on `app`."""
+    app.request_class = StrictRequest
+    # Before any route is added: every <int:...> in a URL is bounded by the database.
+    app.url_map.converters["int"] = BoundedIntConverter
+    # Ahead of CSRF's check, which would read a broken form as an expired one.
+    app.before_request_funcs.setdefault(None, []).insert(0, _refuse_unusable_input)
+    app.register_error_handler(OperationalError, _handle_database_outage)
+    app.register_error_handler(PoolTimeout, _handle_database_outage)
+    app.register_error_handler(DBAPIError, _handle_database_outage)
     app.after_request(_security_headers)
     app.register_error_handler(CSRFError, _handle_csrf_error)
     app.register_error_handler(500, _handle_server_error)
@@ -172,3 +193,124 @@ def carry_out(action, success: str, *, about: str = "") -> bool:
     db.session.commit()
     flash(success, "success")
     return True
+
+
+# Faults from outside: what a browser never sends, answered with what was wrong --------
+
+# The largest id a PostgreSQL integer column holds; larger ids name nothing.
+DATABASE_INT_MAX = 2**31 - 1
+FORM_MIMETYPES = frozenset({"application/x-www-form-urlencoded", "multipart/form-data"})
+# Tab, line feed and carriage return are text; every other C0 control and DEL is not,
+# and NUL cannot be stored by PostgreSQL at all.
+CONTROL_CHARACTERS = frozenset(chr(c) for c in [*range(32), 127]) - {"\t", "\n", "\r"}
+
+
+class BoundedIntConverter(IntegerConverter):
+    """`<int:...>` that matches only ids the database can hold, so a huge id is a 404."""
+
+    def __init__(self, map, fixed_digits=0, min=None, max=DATABASE_INT_MAX, signed=False):
+        super().__init__(map, fixed_digits, min, max, signed)
+
+
+class StrictRequest(Request):
+    """A request whose form parser reports a malformed body instead of hiding it.
+
+    Werkzeug's parser is silent by default: a broken multipart body becomes an
+    empty form, which the CSRF check then calls "expired". Here the error
+    reaches `_refuse_unusable_input`, which says what was wrong.
+    """
+
+    def make_form_data_parser(self):
+        parser = super().make_form_data_parser()
+        parser.silent = False
+        return parser
+
+
+def _refuse_unusable_input():
+    """Refuse, in one place for every route, input no form or service can use."""
+    if request.method not in {"GET", "HEAD", "OPTIONS"} and _has_body():
+        if request.mimetype not in FORM_MIMETYPES:
+            sent = request.mimetype or "a body without a content type"
+            abort(415, f"This address takes a web form, not {sent}. Use the form on the page.")
+        try:
+            request.form  # noqa: B018  (parse now, while a failure can be explained)
+        except ValueError as error:
+            abort(400, f"The form could not be read ({error}). Reload the page and send "
+                       "the form again.")
+    for source, values in (("the address", request.args), ("the form", request.form)):
+        for key, value in values.items(multi=True):
+            if _has_control_character(key) or _has_control_character(value):
+                _refuse_control_character(f"{key!r} in {source}" if key.isprintable()
+                                          else source)
+    for key, upload in request.files.items(multi=True):
+        if _has_control_character(upload.filename or ""):
+            _refuse_control_character(f"the name of the uploaded file ({key})")
+        content = upload.stream.read()
+        upload.stream.seek(0)
+        if b"\x00" in content:
+            _refuse_control_character(f"the uploaded file ({key})")
+
+
+def _has_body() -> bool:
+    return bool(request.content_length) or "chunked" in request.headers.get(
+        "Transfer-Encoding", "").lower()
+
+
+def _has_control_character(value) -> bool:
+    return isinstance(value, str) and not CONTROL_CHARACTERS.isdisjoint(value)
+
+
+def _refuse_control_character(where: str):
+    abort(422, f"There is an invisible control character (such as a NUL byte) in {where}, "
+               "which cannot be stored. Remove it and try again.")
+
+
+# The database unreachable or too slow: 503, briefly logged --------------------------
+
+OUTAGE_RETRY_AFTER_SECONDS = 30
+# At most one log line per kind of failure in this period, saying how many it stands for.
+OUTAGE_LOG_EVERY_SECONDS = 60.0
+_outage_lock = threading.Lock()
+_outages_logged: dict[str, tuple[float, int]] = {}
+
+
+def _handle_database_outage(error):
+    if isinstance(error, DBAPIError) and not isinstance(error, OperationalError) \
+            and not error.connection_invalidated:
+        return _handle_server_error(error)  # a bug (say, a broken constraint), not an outage
+    try:
+        db.session.rollback()
+    except Exception:  # the connection is gone; the pool will replace it
+        db.session.invalidate()
+    # The error page shows who is logged in; do not ask the database again.
+    from flask_login import AnonymousUserMixin
+
+    g._login_user = AnonymousUserMixin()
+    _log_outage(error)
+    headers = {"Retry-After": str(OUTAGE_RETRY_AFTER_SECONDS)}
+    try:
+        return error_response(503, headers=headers)
+    except Exception:
+        title, advice = ERROR_TEXTS[503]
+        return Response(f"{title}. {advice}\n", 503, headers, mimetype="text/plain")
+
+
+def outage_kind(error) -> str:
+    """A short name for what failed: the driver's error class, or the pool's timeout."""
+    original = getattr(error, "orig", None)
+    return type(original or error).__name__
+
+
+def _log_outage(error) -> None:
+    kind = outage_kind(error)
+    now = monotonic()
+    with _outage_lock:
+        last, suppressed = _outages_logged.get(kind, (None, 0))
+        if last is not None and now - last < OUTAGE_LOG_EVERY_SECONDS:
+            _outages_logged[kind] = (last, suppressed + 1)
+            return
+        _outages_logged[kind] = (now, 0)
+    first_line = str(getattr(error, "orig", None) or error).strip().splitlines()[:1]
+    more = f" ({suppressed} more since the last report)" if suppressed else ""
+    current_app.logger.error("Database unavailable: %s: %s; answering 503%s",
+                             kind, first_line[0] if first_line else "", more)

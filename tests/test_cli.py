@@ -52,3 +52,13 @@ def test_demo_data_loads_once_and_only_in_development(app, runner):
         assert db.session.scalar(select(func.count()).select_from(User)) == 10
         admin = db.session.scalar(select(User).where(User.email == "admin@example.org"))
         assert admin.is_admin and check_password(admin.password_hash, "mentoring-demo-2026")
+
+
+def test_import_refuses_a_file_with_a_nul_byte(app, runner, tmp_path):
+    path = tmp_path / "mentors.csv"
+    path.write_text("email,name\nada@example.org,Ada\x00 Lovelace\n", encoding="utf-8")
+    result = runner.invoke(args=["import-mentors", str(path)])
+    assert result.exit_code != 0
+    assert "NUL byte" in result.output and "nothing was imported" in result.output
+    with app.app_context():
+        assert db.session.scalar(select(func.count()).select_from(User)) == 0
