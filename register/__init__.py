@@ -46,6 +46,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         auth,
         introductions,
         main,
+        matching,
         mentors,
         models,  # noqa: F401  (every table known to SQLAlchemy and Alembic)
         search,
@@ -55,7 +56,8 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     from register.auth import guards  # noqa: F401  (the unauthorised handler)
 
     # Each area's routes attach themselves to its blueprint when its views load.
-    for area in ("main", "auth", "mentors", "search", "introductions", "admin", "mail"):
+    for area in ("main", "auth", "mentors", "search", "introductions", "admin", "mail",
+                 "matching"):
         import_module(f"register.{area}.views")
 
     web.init_app(app)
@@ -65,6 +67,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(search.bp)
     app.register_blueprint(introductions.bp)
     app.register_blueprint(admin.bp, url_prefix="/admin")
+    app.register_blueprint(matching.bp)
     if app.debug:
         app.register_blueprint(mail_area.bp, url_prefix="/dev/mail")
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import secrets
+from datetime import timedelta
 from pathlib import Path
 
 # Keys that, if they ever reach production, mean nobody set one.
@@ -68,6 +69,14 @@ def from_environment(instance_path: str, env: dict[str, str] | None = None) -> d
         "REMEMBER_COOKIE_HTTPONLY": True,
         "REMEMBER_COOKIE_SAMESITE": "Lax",
         "REMEMBER_COOKIE_SECURE": secure_cookies,
+        # Server-side sessions (register.auth.sessions): idle and absolute
+        # lifetimes, the bounded "keep me logged in", and how often the last
+        # use is written down.
+        "SESSION_IDLE_MINUTES": int(env.get("SESSION_IDLE_MINUTES") or 120),
+        "SESSION_ABSOLUTE_HOURS": int(env.get("SESSION_ABSOLUTE_HOURS") or 12),
+        "REMEMBER_DAYS": int(env.get("REMEMBER_DAYS") or 30),
+        "REMEMBER_COOKIE_DURATION": timedelta(days=int(env.get("REMEMBER_DAYS") or 30)),
+        "SESSION_TOUCH_SECONDS": 60,
         "MAX_CONTENT_LENGTH": 2 * 1024 * 1024,
         "WTF_CSRF_TIME_LIMIT": None,  # the token lives as long as the session does
         # Outbox: how much to send right after a request, and when to give up.
@@ -88,6 +97,9 @@ def from_environment(instance_path: str, env: dict[str, str] | None = None) -> d
         # Argon2id cost; tests lower it, production keeps the library's defaults.
         "PASSWORD_HASH_TIME_COST": 3,
         "PASSWORD_HASH_MEMORY_COST": 65536,
+        # Who runs the register, named in the footer, privacy notice and contact page.
+        "ORGANISATION_NAME": env.get("ORGANISATION_NAME") or "Example Professional Society",
+        "CONTACT_EMAIL": env.get("CONTACT_EMAIL") or "mentoring@example.org",
     }
     if env.get("SERVER_NAME"):
         config["SERVER_NAME"] = env["SERVER_NAME"]

@@ -38,6 +38,8 @@ CHROMIUM_ARGS = [
 ]
 # Impacts that fail a test; "moderate" and "minor" findings are left to review.
 BLOCKING_IMPACTS = {"serious", "critical"}
+# Every impact: for audit(page, impacts=ALL_IMPACTS), the stricter check.
+ALL_IMPACTS = {"minor", "moderate", "serious", "critical"}
 # Words with which Chromium reports a Content-Security-Policy refusal.
 CSP_WORDS = re.compile(r"Content Security Policy|Refused to", re.IGNORECASE)
 
@@ -305,14 +307,14 @@ def _describe(violations: list[dict]) -> str:
     return "\n".join(lines)
 
 
-def _run_axe(page) -> list[dict]:
+def _run_axe(page, impacts=None) -> list[dict]:
     if not page.evaluate("() => typeof window.axe === 'object'"):
         page.evaluate(_axe_source())
     results = page.evaluate("async () => await axe.run(document, {resultTypes: ['violations']})")
-    return [v for v in results["violations"] if v["impact"] in BLOCKING_IMPACTS]
+    return [v for v in results["violations"] if v["impact"] in (impacts or BLOCKING_IMPACTS)]
 
 
-def _run_axe_on_copy(page) -> list[dict]:
+def _run_axe_on_copy(page, impacts=None) -> list[dict]:
     # axe-core needs scripts to run, so a page opened with JavaScript off is
     # audited as a copy: the same markup, at the same address (for its styles),
     # in a context of its own with JavaScript on.
@@ -323,7 +325,7 @@ def _run_axe_on_copy(page) -> list[dict]:
         copy.route(lambda address: address == url, lambda route: route.fulfill(
             status=200, content_type="text/html; charset=utf-8", body=html))
         copy.goto(url)
-        return _run_axe(copy)
+        return _run_axe(copy, impacts)
     finally:
         context.close()
 
@@ -334,16 +336,20 @@ def assert_quiet(page) -> None:
     assert not problems, f"on {page.url} the browser reported:\n" + "\n".join(problems)
 
 
-def audit(page) -> None:
+def audit(page, impacts=None) -> None:
     """Check the page as it is now: no serious accessibility problem, nothing in the console.
+
+    `impacts` names the axe-core impacts that fail (BLOCKING_IMPACTS unless
+    given; ALL_IMPACTS for the stricter check).
 
     axe-core is evaluated through the DevTools protocol, which the page's
     Content-Security-Policy does not govern, so the policy stays as strict
     for the test as for a visitor (no bypass_csp).
     """
     assert_quiet(page)
-    blocking = _run_axe(page) if page.java_script_enabled else _run_axe_on_copy(page)
+    blocking = (_run_axe(page, impacts) if page.java_script_enabled
+                else _run_axe_on_copy(page, impacts))
     assert not blocking, (
-        f"axe-core found serious accessibility problems on {page.url}:\n" + _describe(blocking)
+        f"axe-core found accessibility problems on {page.url}:\n" + _describe(blocking)
     )
     assert_quiet(page)

@@ -134,7 +134,7 @@ def test_a_new_mentor_writes_a_profile_that_an_administrator_publishes(
     expect_heading(mentor, "Your account")
     audit(mentor)
 
-    nav(mentor).get_by_role("link", name="Mentor profile").click()
+    nav(mentor).get_by_role("link", name="Become a mentor").click()
     expect_heading(mentor, "Your mentor profile")
     preview = mentor.get_by_role("region", name="How mentees will see you")
     checklist = preview.get_by_role("list")

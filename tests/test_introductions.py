@@ -842,6 +842,53 @@ def test_the_profile_shows_a_response_time_after_three_answers(app, browser, mak
     assert "Dr Ada Okoro: usually replies within 2 days." in compose
 
 
+@BOTH_BACKENDS
+def test_automatic_declines_do_not_count_towards_the_response_time(app, browser, make_user,
+                                                                   make_mentor, send_request):
+    """A pause answers the waiting requests for the mentor; that is not the mentor replying."""
+    mentor, profile_id = make_mentor(MENTOR)
+    mentees = [make_user(f"mentee{n}@example.org") for n in range(6)]
+
+    def age(request_id: int, *, days: float, answered_after_hours: float | None = None):
+        created = utcnow() - timedelta(days=days)
+        values = {"created_at": created, "expires_at": created + services.EXPIRE_AFTER}
+        if answered_after_hours is not None:
+            values["answered_at"] = created + timedelta(hours=answered_after_hours)
+        with app.app_context():
+            db.session.execute(update(IntroRequest).where(IntroRequest.id == request_id)
+                               .values(**values))
+            db.session.commit()
+
+    # Three requests waited ten days, then the mentor paused: all three are declined now.
+    for mentee in mentees[:3]:
+        age(send_request(mentee, profile_id), days=10)
+    with app.test_request_context():
+        mentors.pause(db.session.get(MentorProfile, profile_id),
+                      by=db.session.get(User, mentor.id))
+        db.session.commit()
+    assert count(app, IntroRequest, IntroRequest.state == "declined") == 3
+    with app.app_context():
+        assert services.typical_response(db.session.get(MentorProfile, profile_id)) is None
+    page = browser.get(f"/mentors/{profile_id}").get_data(as_text=True)
+    assert "Usually replies" not in page
+
+    # Back, the mentor answers three requests within two hours each.
+    with app.test_request_context():
+        mentors.resume(db.session.get(MentorProfile, profile_id),
+                       by=db.session.get(User, mentor.id))
+        db.session.commit()
+    for mentee in mentees[3:]:
+        request_id = send_request(mentee, profile_id)
+        with app.test_request_context():
+            services.decline(db.session.get(IntroRequest, request_id),
+                             by=db.session.get(User, mentor.id), reason="capacity")
+            db.session.commit()
+        age(request_id, days=3, answered_after_hours=2)
+    # Counting the three ten-day automatic declines would make the median about five days.
+    page = browser.get(f"/mentors/{profile_id}").get_data(as_text=True)
+    assert "Taking requests now. Usually replies within a day." in page
+
+
 # Composing ---------------------------------------------------------------------------------
 
 
@@ -957,3 +1004,77 @@ def test_the_expiry_command_reminds_and_expires_once(app, runner, make_user, mak
     assert reload(app, IntroRequest, request_id).state == "expired"
     mailbox.deliver()
     assert len([m for m in mailbox.to("cli-mentee@example.org") if "expired" in m.subject]) == 1
+
+
+# Leaving the register ----------------------------------------------------------------------
+
+
+@BOTH_BACKENDS
+def test_a_mentee_who_deletes_their_account_withdraws_what_waits_and_each_mentor_is_told(
+    app, browser, make_user, make_mentor, send_request, mailbox
+):
+    _, ada_id = make_mentor(MENTOR)
+    _, olu_id = make_mentor("olu@example.org", display_name="Olu Other")
+    _, sam_id = make_mentor("sam@example.org", display_name="Sam Answered")
+    mentee = make_user(MENTEE, name="Mia Mentee")
+    someone_else = make_user("someone@example.org")
+    waiting = [send_request(mentee, ada_id), send_request(mentee, olu_id)]
+    answered = send_request(mentee, sam_id)
+    not_hers = send_request(someone_else, ada_id)
+    with app.test_request_context():
+        services.decline(db.session.get(IntroRequest, answered),
+                         by=db.session.get(User, reload(app, MentorProfile, sam_id).user_id),
+                         reason="capacity")
+        db.session.commit()
+    mailbox.deliver()
+    before = len(mailbox.received)
+
+    browser.log_in(MENTEE)
+    deleted = browser.post("/account/delete", {"password": "violet-harbour-lantern"})
+    assert deleted.status_code == 302
+
+    assert [state_of(app, i) for i in waiting] == ["withdrawn", "withdrawn"]
+    assert state_of(app, answered) == "declined"
+    assert state_of(app, not_hers) == "pending"
+    mailbox.deliver()
+    new = mailbox.received[before:]
+    told = {m.rcpt_tos[0]: m for m in new if "withdrew" in m.subject}
+    assert set(told) == {MENTOR, "olu@example.org"}
+    for message in told.values():
+        # Told by the name they knew, before it was erased, and without the address.
+        assert " ".join(message.subject.split()) == "Mia Mentee withdrew their request"
+        assert SUBJECT in message.text and MENTEE not in raw(message)
+    assert not [m for m in new if "sam@example.org" in m.rcpt_tos]
+
+    # The mentor's inbox shows the request as withdrawn, with nothing left to answer.
+    browser.log_out()
+    browser.log_in(MENTOR)
+    page = browser.get(f"/requests/{waiting[0]}").get_data(as_text=True)
+    assert "withdrawn" in page.lower()
+    assert f'action="/requests/{waiting[0]}/accept"' not in page
+
+
+def test_lower_areas_announce_and_the_areas_above_react():
+    """auth and mentors never import introductions (not even inside a function): they send
+    the signals in register/signals.py, which the tests above prove are heard."""
+    import ast
+    import inspect
+
+    from register.auth import services as auth_services
+    from register.mentors import services as mentor_services
+
+    def imported(module) -> set[str]:
+        names = set()
+        for node in ast.walk(ast.parse(inspect.getsource(module))):
+            if isinstance(node, ast.ImportFrom) and node.module:
+                names.add(node.module)
+            elif isinstance(node, ast.Import):
+                names.update(alias.name for alias in node.names)
+        return names
+
+    def reaches(module, area: str) -> set[str]:
+        return {n for n in imported(module) if n == area or n.startswith(area + ".")}
+
+    assert not reaches(auth_services, "register.introductions")
+    assert not reaches(auth_services, "register.mentors")
+    assert not reaches(mentor_services, "register.introductions")

@@ -220,18 +220,12 @@ def delete_account(user: User, password: str) -> None:
 
 def _leave_the_register(user: User) -> None:
     # Before the name and address go: the people waiting on this account are
-    # told, its profile leaves the register, and its mentorships end.
-    from register.introductions import services as introductions
-    from register.introductions.models import IntroRequest
-    from register.mentors import services as profiles
+    # told, its profile leaves the register, and its mentorships end. Requests and
+    # profiles live in areas above this one, which listen (register/signals.py).
+    from register import signals
     from register.mentorships.models import Mentorship
 
-    for waiting in db.session.scalars(select(IntroRequest).where(
-            IntroRequest.mentee_id == user.id, IntroRequest.state == IntroRequest.PENDING)):
-        introductions.withdraw(waiting, by=user)
-    profile = profiles.profile_of(user)
-    if profile is not None:
-        profiles.remove_for_deleted_account(profile)
+    signals.account_leaving.send(user)
     now = utcnow()
     for mentorship in db.session.scalars(select(Mentorship).where(
             (Mentorship.mentor_id == user.id) | (Mentorship.mentee_id == user.id),

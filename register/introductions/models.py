@@ -21,6 +21,7 @@ class IntroRequest(db.Model):
         Index("ix_intro_request_mentor_state", "mentor_id", "state"),
         Index("ix_intro_request_mentee_state", "mentee_id", "state"),
         Index("ix_intro_request_state_created", "state", "created_at"),
+        Index("ix_intro_request_created_at", "created_at"),
     )
 
     PENDING = "pending"
@@ -55,10 +56,20 @@ class IntroRequest(db.Model):
     reminded_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     answered_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # A match proposed by a coordinator travels as a request marked with who proposed it.
+    proposed_by_id: Mapped[int | None] = mapped_column(
+        ForeignKey("user.id", ondelete="SET NULL"), index=True)
+    proposal_note: Mapped[str | None] = mapped_column(Text)
 
     mentee: Mapped[User] = relationship(foreign_keys=[mentee_id])
     mentor: Mapped[User] = relationship(foreign_keys=[mentor_id])
     profile: Mapped[MentorProfile] = relationship()
+    proposed_by: Mapped[User | None] = relationship(foreign_keys=[proposed_by_id])
+
+    @property
+    def is_proposed(self) -> bool:
+        """Proposed by the coordinators rather than sent by the mentee."""
+        return self.proposed_by_id is not None
 
     @property
     def is_open(self) -> bool:

@@ -15,6 +15,7 @@ from flask import current_app
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from sqlalchemy import func, select, update
 
+from register import signals
 from register.auth.models import User
 from register.database import utcnow
 from register.errors import RuleBroken
@@ -138,8 +139,13 @@ def clean(draft: Draft) -> Draft:
     return draft
 
 
-def send(mentee: User, profile: MentorProfile, draft: Draft) -> IntroRequest:
-    """Create the request and email it to the mentor, if every rule allows."""
+def send(mentee: User, profile: MentorProfile, draft: Draft, *, proposed_by: User | None = None,
+         proposal_note: str = "") -> IntroRequest:
+    """Create the request and email it to the mentor, if every rule allows.
+
+    A coordinator's proposed match (register.matching) comes through here too, marked
+    with who proposed it, so every rule and the same answer links apply to it.
+    """
     # Taking the write lock before the checks (as every POST does on SQLite, and row
     # locks on PostgreSQL) stops two quick clicks both passing: the mentor's row for
     # one request per mentor, the mentee's for the limits on requests sent from two
@@ -157,6 +163,8 @@ def send(mentee: User, profile: MentorProfile, draft: Draft) -> IntroRequest:
         ask=draft.ask, kind=draft.kind, contexts=draft.contexts, knowing=draft.knowing,
         formats=draft.formats, availability=draft.availability,
         created_at=now, expires_at=now + EXPIRE_AFTER,
+        proposed_by_id=proposed_by.id if proposed_by is not None else None,
+        proposal_note=proposal_note.strip() or None if proposed_by is not None else None,
     )
     db.session.add(request)
     db.session.flush()
@@ -269,8 +277,14 @@ def _message(text: str) -> str:
     return text
 
 
+@signals.mentor_unavailable.connect
 def close_for_unavailable_mentor(profile: MentorProfile, explanation: str) -> int:
-    """Decline every pending request to a mentor who paused or was suspended."""
+    """Decline every pending request to a mentor who paused or was suspended.
+
+    register.mentors.services announces the pause, suspension or departure
+    (register/signals.py); these automatic declines are not the mentor's answers,
+    so they carry `closed_note` and stay out of the response time.
+    """
     pending = db.session.scalars(select(IntroRequest).where(
         IntroRequest.mentor_id == profile.user_id,
         IntroRequest.state == IntroRequest.PENDING)).all()
@@ -279,6 +293,21 @@ def close_for_unavailable_mentor(profile: MentorProfile, explanation: str) -> in
                closed_note=explanation)
         messages.request_declined(request, suggestions=similar_mentors(request))
     return len(pending)
+
+
+@signals.account_leaving.connect
+def withdraw_for_deleted_account(user: User) -> int:
+    """Withdraw every request a person leaving the register is still waiting on.
+
+    Account deletion lives in auth, below this area; it announces the departure
+    before the name and address are erased, so each mentor is told by name, as
+    for any withdrawal.
+    """
+    waiting = db.session.scalars(select(IntroRequest).where(
+        IntroRequest.mentee_id == user.id, IntroRequest.state == IntroRequest.PENDING)).all()
+    for request in waiting:
+        withdraw(request, by=user)
+    return len(waiting)
 
 
 # Suggestions ----------------------------------------------------------------------

@@ -36,6 +36,7 @@ def compose(profile_id: int):
         form.subject.data = services.suggested_subject(profile)
         form.formats.data = [f for f in ("telephone", "video") if f in profile.formats] or [
             "video"]
+        _prefill(form, request.args)
     step = request.form.get("step", "write")
     if request.method == "POST" and not refusal and form.validate_on_submit():
         try:
@@ -222,3 +223,13 @@ def answer_by_email(request_id: int, action: str, token: str):
             return render("introductions/answered.html", item=found, action=action)
     return render("introductions/answer.html", item=found, action=action, form=form,
                   status=422 if form.errors or form.form_errors else 200, **_labels(found))
+
+
+def _prefill(form: RequestForm, args) -> None:
+    """Start the form from a suggestion's link ("Mentors for you" passes the mentee's
+    objectives); only the fields a mentee writes anyway, and only on a GET."""
+    if args.get("aspiration"):
+        form.aspiration.data = args["aspiration"][:services.LIMITS["aspiration"]]
+    for name in ("contexts", "knowing", "formats"):
+        if args.getlist(name):
+            getattr(form, name).data = args.getlist(name)

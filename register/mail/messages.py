@@ -266,3 +266,25 @@ def request_expired(request, *, suggestions) -> None:
         **_next_steps(request, suggestions),
         **_request_context(request),
     )
+
+
+def match_proposed(request, *, reasons: list[str]) -> None:
+    """Tell the mentee which mentor the coordinators proposed for them, and why.
+
+    The mentor receives the proposal as a request (request_received); this is
+    the mentee's half.
+    """
+    queue_email(
+        "match-proposed",
+        to=request.mentee.email,
+        name=request.mentee.name,
+        subject=f"The coordinators have proposed a mentor for you: "
+                f"{request.profile.display_name}",
+        template="match_proposed",
+        reasons=reasons,
+        profile_url=external_url("mentors.profile", profile_id=request.profile_id),
+        **_request_context(request),
+    )
+
+
+# Mentorships -----------------------------------------------------------------------

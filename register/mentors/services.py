@@ -14,6 +14,7 @@ from urllib.parse import urlsplit
 
 from sqlalchemy import func, select
 
+from register import signals
 from register.admin import audit
 from register.auth.models import User
 from register.database import utcnow
@@ -417,10 +418,9 @@ def resolve_report(found: ProfileReport, *, by: User, note: str) -> None:
 
 def _decline_waiting_requests(profile: MentorProfile, explanation: str) -> None:
     # A paused or suspended mentor receives no requests, and those already waiting
-    # are answered for them, so no mentee waits 14 days for nothing.
-    from register.introductions.services import close_for_unavailable_mentor
-
-    close_for_unavailable_mentor(profile, explanation)
+    # are answered for them, so no mentee waits 14 days for nothing. Requests live
+    # in a higher area, which listens for this (register/introductions/services.py).
+    signals.mentor_unavailable.send(profile, explanation=explanation)
 
 
 def profile_changed(profile: MentorProfile) -> None:
@@ -461,3 +461,12 @@ def resume_returned_mentors(today: date | None = None) -> int:
         audit.record(None, "profile.resumed", profile, "Back from away: resumed by itself.")
         profile_changed(profile)
     return len(returning)
+
+
+@signals.account_leaving.connect
+def _remove_profile_of_leaving_account(user: User) -> None:
+    # Account deletion lives in auth, below this area: auth announces it, and the
+    # profile leaves the register here.
+    profile = profile_of(user)
+    if profile is not None:
+        remove_for_deleted_account(profile)

@@ -1,0 +1,205 @@
+"""A mentee's objectives and suggested mentors; the coordinators' matching pages."""
+
+from __future__ import annotations
+
+from flask import abort, flash, redirect, request, url_for
+from flask_login import current_user, login_required
+from sqlalchemy import select
+
+from register.errors import RuleBroken
+from register.extensions import db
+from register.introductions.models import IntroRequest
+from register.matching import bp, ranking, services
+from register.matching import vocabulary as mvocab
+from register.matching.forms import ObjectivesForm, ProposeForm
+from register.matching.models import MenteeObjectives
+from register.mentors import vocabulary as vocab
+from register.mentors.models import MentorProfile
+from register.web import carry_out, render
+
+
+def _labels(wants: MenteeObjectives | None) -> dict:
+    if wants is None:
+        return {}
+    return {
+        "knowing_labels": [vocab.label(vocab.KNOWING, c) for c in wants.knowing],
+        "context_labels": [vocab.label(vocab.CONTEXTS, c) for c in wants.contexts],
+        "area_labels": [vocab.label(mvocab.DEVELOPMENT_AREAS, c)
+                        for c in wants.development_areas],
+        "format_labels": [vocab.label(vocab.FORMATS, c) for c in wants.formats],
+        "sector_label": vocab.label(vocab.SECTORS, wants.sector) if wants.sector else "",
+    }
+
+
+def request_link(wants: MenteeObjectives, profile: MentorProfile) -> str:
+    """The request form for `profile`, filled in from the mentee's objectives."""
+    return url_for(
+        "introductions.compose", profile_id=profile.id,
+        aspiration="What I want from mentoring: " + "; ".join(wants.objectives),
+        contexts=list(wants.contexts), knowing=list(wants.knowing),
+        formats=[f for f in wants.formats if f in ("telephone", "video", "in_person")])
+
+
+# The mentee's side -------------------------------------------------------------------
+
+
+@bp.route("/me/objectives", methods=["GET", "POST"])
+@login_required
+def objectives():
+    """'What I want from mentoring': objectives in the mentee's words, and how to match."""
+    wants = services.objectives_of(current_user)
+    form = ObjectivesForm()
+    if request.method == "GET" and wants is not None:
+        form.fill_from(wants)
+    if form.validate_on_submit():
+        try:
+            saved = services.save_objectives(current_user, form.to_draft())
+        except services.MatchingError as error:
+            db.session.rollback()
+            error.apply_to_form(form)
+        else:
+            db.session.commit()
+            if saved.facilitated:
+                flash("Saved. You are in the coordinators' queue: they will propose a mentor "
+                      "and email you who and why.", "success")
+            else:
+                flash("Saved. Here are the mentors who fit best.", "success")
+            return redirect(url_for("matching.suggested"))
+    return render("matching/objectives.html", form=form, wants=wants,
+                  area_choices=mvocab.DEVELOPMENT_AREAS,
+                  status=422 if form.errors or form.form_errors else 200)
+
+
+@bp.get("/mentors/suggested")
+@login_required
+def suggested():
+    """'Mentors for you': the 10 best fits taking requests now, each with its reasons."""
+    wants = services.objectives_of(current_user)
+    suggestions = services.suggestions_for(current_user) if wants else []
+    return render("matching/suggested.html", wants=wants, suggestions=suggestions,
+                  request_link=request_link, **_labels(wants))
+
+
+# The coordinators' side -----------------------------------------------------------------
+
+
+def _coordinators_only() -> None:
+    if not current_user.is_authenticated or not current_user.is_admin:
+        abort(403)
+
+
+def _waiting_or_404(user_id: int) -> MenteeObjectives:
+    wants = db.session.scalar(select(MenteeObjectives).where(MenteeObjectives.user_id == user_id))
+    if wants is None or not wants.facilitated:
+        abort(404)
+    return wants
+
+
+@bp.get("/admin/matching")
+def queue():
+    """Mentees waiting for facilitated matching, oldest first, each with a shortlist."""
+    _coordinators_only()
+    return render("matching/queue.html", entries=services.queue(),
+                  proposals=services.recent_proposals(), form=ProposeForm(formdata=None),
+                  request_link=request_link, labels=_labels)
+
+
+@bp.get("/admin/matching/<int:user_id>")
+def mentee(user_id: int):
+    """One waiting mentee: their objectives, the shortlist, and a search for others."""
+    _coordinators_only()
+    wants = _waiting_or_404(user_id)
+    text = " ".join(request.args.get("q", "").split())[:200]
+    found: list[ranking.Suggestion] = []
+    if text:
+        from register.search import services as search
+
+        hits = search.search(search.SearchParams(text=text, accepting=True)).hits
+        profiles = {p.id: p for p in db.session.scalars(
+            select(MentorProfile).where(MentorProfile.id.in_([h.id for h in hits])))}
+        excluded = ranking.excluded_mentors(wants.user_id)
+        phrase_hits = ranking.text_hits(ranking.phrases_for(wants))
+        found = [ranking.score(wants, profiles[h.id], phrase_hits) for h in hits
+                 if h.id in profiles and profiles[h.id].user_id not in excluded]
+    return render("matching/mentee.html", wants=wants, q=text, found=found,
+                  shortlist=ranking.rank(wants, limit=services.SHORTLIST),
+                  form=ProposeForm(formdata=None), **_labels(wants))
+
+
+@bp.post("/admin/matching/<int:user_id>/propose")
+def propose(user_id: int):
+    """Propose one mentor to a waiting mentee, with a note."""
+    _coordinators_only()
+    wants = _waiting_or_404(user_id)
+    form = ProposeForm()
+    if not form.validate_on_submit():
+        abort(400)
+    try:
+        profile_id = int(form.profile_id.data or "")
+    except ValueError:
+        abort(400, "Choose a mentor to propose.")
+    profile = db.get_or_404(MentorProfile, profile_id)
+    carry_out(lambda: services.propose(wants, profile, by=current_user,
+                                       note=form.note.data or ""),
+              f"Proposed {profile.display_name} to {wants.user.name}. Both have been emailed; "
+              "you will see the outcome here.", about=wants.user.name)
+    return redirect(url_for("matching.queue"))
+
+
+@bp.get("/admin/matching/pairings")
+def pairings():
+    """A draft pairing for everyone waiting, to review; nothing is sent from here."""
+    _coordinators_only()
+    return render("matching/pairings.html", drafted=services.draft_pairings(),
+                  form=ProposeForm(formdata=None))
+
+
+@bp.post("/admin/matching/pairings")
+def send_pairings():
+    """Send the drafted pairs the coordinator ticked, each as a proposed match."""
+    _coordinators_only()
+    form = ProposeForm()
+    if not form.validate_on_submit():
+        abort(400)
+    sent, problems = 0, []
+    for value in request.form.getlist("pair"):
+        try:
+            user_id, profile_id = (int(part) for part in value.split(":", 1))
+        except ValueError:
+            abort(400)
+        wants = db.session.scalar(select(MenteeObjectives).where(
+            MenteeObjectives.user_id == user_id))
+        profile = db.session.get(MentorProfile, profile_id)
+        if wants is None or profile is None:
+            problems.append("A drafted pair no longer exists.")
+            continue
+        # Each pair in a savepoint of its own: one refusal does not undo the others.
+        savepoint = db.session.begin_nested()
+        try:
+            services.propose(wants, profile, by=current_user, note=form.note.data or "")
+        except RuleBroken as error:
+            savepoint.rollback()
+            problems.append(f"{wants.user.name} and {profile.display_name}: {error.message}")
+        else:
+            savepoint.commit()
+            sent += 1
+    db.session.commit()
+    if sent:
+        flash(f"Sent {sent} proposed match{'es' if sent != 1 else ''}.", "success")
+    elif not problems:
+        flash("Tick the pairs to send.", "error")
+    for problem in problems:
+        flash(problem, "error")
+    return redirect(url_for("matching.queue"))
+
+
+def proposal_outcome(item: IntroRequest) -> str:
+    """What became of a proposed match, in words."""
+    return {"pending": "Waiting for the mentor", "accepted": "Accepted: mentorship started",
+            "declined": "Declined", "withdrawn": "Withdrawn by the mentee",
+            "expired": "Expired without an answer"}.get(item.state, item.state)
+
+
+@bp.app_template_filter("proposal_outcome")
+def _proposal_outcome_filter(item: IntroRequest) -> str:
+    return proposal_outcome(item)
