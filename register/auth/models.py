@@ -35,9 +35,13 @@ class User(UserMixin, db.Model):
         back_populates="user", cascade="all, delete-orphan", passive_deletes=True
     )
 
+    # The secret of the LoginSession this request runs in (not stored here):
+    # set by register.auth.sessions when a session starts or is recognised.
+    login_secret = None
+
     def get_id(self) -> str:
-        """Flask-Login's identifier: the id and the session version together."""
-        return f"{self.id}:{self.session_version}"
+        """Flask-Login's identifier: the id and this browser's session secret together."""
+        return f"{self.id}:{self.login_secret or ''}"
 
     @property
     def is_active(self) -> bool:  # Flask-Login refuses inactive users
@@ -87,3 +91,28 @@ class LoginAttempt(db.Model):
     email: Mapped[str] = mapped_column(String(254))
     address: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class LoginSession(db.Model):
+    """One logged-in browser, so a session can be ended on the server.
+
+    The browser's cookie carries a random secret; only its hash is stored.
+    A session ends when its owner logs out (this one) or everywhere (all),
+    when the password changes (all the others), when it has been idle too
+    long, or when it reaches its absolute lifetime, whatever the cookie says.
+    """
+
+    __tablename__ = "login_session"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user.id", ondelete="CASCADE"), index=True)
+    secret_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    remember: Mapped[bool] = mapped_column(default=False)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # A hint for the person reviewing their sessions, cut short; never used to decide.
+    user_agent: Mapped[str | None] = mapped_column(String(200))
+
+    user: Mapped[User] = relationship()

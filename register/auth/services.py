@@ -13,7 +13,7 @@ from datetime import timedelta
 from flask import current_app
 from sqlalchemy import delete, func, select
 
-from register.auth import tokens
+from register.auth import sessions, tokens
 from register.auth.models import EmailToken, LoginAttempt, User
 from register.auth.passwords import check_password, hash_password, needs_rehash, password_problems
 from register.database import utcnow
@@ -53,10 +53,13 @@ def _set_password(user: User, password: str) -> None:
         raise AuthError(problems[0], field="password")
     user.password_hash = hash_password(password)
     user.password_changed_at = utcnow()
-    # Every session and remember-me cookie carries the version: old ones stop working.
     user.session_version = (user.session_version or 0) + 1
     if user.id is not None:
-        tokens.void(user, tokens.RESET_PASSWORD, tokens.INVITATION)
+        # Whoever held the old password may have left sessions open or links
+        # waiting (an email change to their own address): all of them end.
+        sessions.end_all(user)
+        tokens.void(user, tokens.RESET_PASSWORD, tokens.INVITATION, tokens.CHANGE_EMAIL,
+                    tokens.VERIFY_EMAIL, tokens.CANCEL_EMAIL_CHANGE)
 
 
 def register_user(name: str, email: str, password: str) -> User | None:
@@ -180,12 +183,29 @@ def request_email_change(user: User, current_password: str, new_email: str) -> N
     new_email = normalise_email(new_email)
     if new_email == user.email:
         raise AuthError("This is already your email address.", field="email")
-    tokens.void(user, tokens.CHANGE_EMAIL)
+    tokens.void(user, tokens.CHANGE_EMAIL, tokens.CANCEL_EMAIL_CHANGE)
+    # The address in use now hears of it at once, with a way to stop it, in
+    # case the request came from someone else in this account.
+    messages.email_change_requested(user, new_email,
+                                    tokens.issue(user, tokens.CANCEL_EMAIL_CHANGE))
     if find_user(new_email) is not None:
         # Do not reveal that the address is taken; the confirmation will explain.
         return
     messages.confirm_new_email(user, new_email, tokens.issue(user, tokens.CHANGE_EMAIL,
                                                              new_email=new_email))
+
+
+def cancel_email_change(signed_token: str) -> User:
+    """Stop a pending email change from the link sent to the current address.
+
+    Someone else may have asked for it from inside the account, so every
+    session ends too; the person is advised to choose a new password.
+    """
+    token = tokens.redeem(signed_token, tokens.CANCEL_EMAIL_CHANGE)
+    user = token.user
+    tokens.void(user, tokens.CHANGE_EMAIL)
+    sessions.end_all(user)
+    return user
 
 
 def confirm_email_change(signed_token: str) -> User:
@@ -216,6 +236,7 @@ def delete_account(user: User, password: str) -> None:
     user.is_admin = False
     user.deleted_at = utcnow()
     user.session_version += 1
+    sessions.end_all(user)
 
 
 def _leave_the_register(user: User) -> None:

@@ -24,12 +24,14 @@ VERIFY_EMAIL = "verify-email"
 RESET_PASSWORD = "reset-password"
 CHANGE_EMAIL = "change-email"
 INVITATION = "invitation"
+CANCEL_EMAIL_CHANGE = "cancel-email-change"
 
 LIFETIMES = {
     VERIFY_EMAIL: timedelta(hours=48),
     RESET_PASSWORD: timedelta(hours=1),
     CHANGE_EMAIL: timedelta(hours=48),
     INVITATION: timedelta(days=14),
+    CANCEL_EMAIL_CHANGE: timedelta(hours=48),
 }
 
 

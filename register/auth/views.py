@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import abort, current_app, flash, redirect, request, session, url_for
 from flask_login import current_user, login_required, login_user, logout_user
 
-from register.auth import bp, services, tokens
+from register.auth import bp, services, sessions, tokens
 from register.auth.forms import (
     ChangeEmailForm,
     ChangePasswordForm,
@@ -26,19 +26,25 @@ EMAIL_SENDING_LIMIT = "5 per minute;30 per hour"
 
 
 @login_manager.user_loader
-def _load_user(session_id: str) -> User | None:
-    user_id, _, version = session_id.partition(":")
-    if not user_id.isdigit() or not version.isdigit():
-        return None
-    user = db.session.get(User, int(user_id))
-    if user is None or user.session_version != int(version) or not user.is_active:
-        return None
-    return user
+def _load_user(identifier: str) -> User | None:
+    # Every request: the cookie's session must still be open on the server.
+    return sessions.user_for(identifier)
+
+
+@bp.before_app_request
+def _recognise_the_session():
+    # Look the session up before the view starts its own transaction, so the
+    # record of its last use is written on its own (see sessions._touch).
+    if request.endpoint != "static":
+        current_user._get_current_object()
 
 
 def _start_session(user: User, remember: bool = False) -> None:
+    """Open a server-side session and log the browser in; the caller commits after."""
     # A fresh session at login: nothing set before it (by anyone) carries over.
     session.clear()
+    sessions.start(user, remember=remember, user_agent=request.user_agent.string)
+    # The remember-me cookie lasts REMEMBER_COOKIE_DURATION, as long as the row.
     login_user(user, remember=remember)
 
 
@@ -99,9 +105,9 @@ def verify_email(token: str):
         except tokens.TokenError as error:
             db.session.rollback()
             return _token_problem(error, resend=True)
-        db.session.commit()
         if not current_user.is_authenticated or current_user.id != user.id:
             _start_session(user)
+        db.session.commit()
         flash("Thank you: your email address is confirmed.", "success")
         return redirect(url_for("auth.account"))
     try:
@@ -159,8 +165,8 @@ def login():
             db.session.commit()  # keep the record of the failure: it feeds the throttle
             form.form_errors.append(error.message)
             return render("auth/login.html", form=form, status=422)
-        db.session.commit()
         _start_session(user, remember=form.remember.data)
+        db.session.commit()
         return redirect(safe_next(form.next.data))
     return render("auth/login.html", form=form, status=422 if form.errors else 200)
 
@@ -170,6 +176,8 @@ def logout():
     """Log out. A GET only asks, so a link or a prefetch cannot log anyone out."""
     form = ConfirmForm()
     if form.validate_on_submit():
+        sessions.end(sessions.current_identifier())
+        db.session.commit()
         logout_user()
         session.clear()
         flash("You have logged out.", "success")
@@ -223,8 +231,8 @@ def _choose_password(token: str, purpose: str, heading: str):
             db.session.rollback()
             error.apply_to_form(form)
         else:
-            db.session.commit()
             _start_session(user)
+            db.session.commit()
             flash("Your password has been changed and you are logged in.", "success")
             return redirect(url_for("auth.account"))
     return render("auth/reset_password.html", form=form, heading=heading,
@@ -238,11 +246,13 @@ def _choose_password(token: str, purpose: str, heading: str):
 @login_required
 def account():
     """Settings: email, password, verification, and deleting the account."""
-    return render(
-        "account/settings.html",
-        email_form=ChangeEmailForm(formdata=None),
-        password_form=ChangePasswordForm(formdata=None),
-    )
+    return _settings(ChangeEmailForm(formdata=None), ChangePasswordForm(formdata=None))
+
+
+def _settings(email_form, password_form, status: int = 200):
+    return render("account/settings.html", email_form=email_form, password_form=password_form,
+                  logout_form=ConfirmForm(formdata=None),
+                  open_sessions=len(sessions.live_sessions(current_user)), status=status)
 
 
 @bp.post("/account/password")
@@ -258,15 +268,14 @@ def change_password():
             db.session.rollback()
             error.apply_to_form(form)
         else:
-            db.session.commit()
             remembered = current_app.config.get("REMEMBER_COOKIE_NAME", "remember_token")
             _start_session(current_user._get_current_object(),
                            remember=remembered in request.cookies)
+            db.session.commit()
             flash("Your password has been changed. Other devices have been logged out.",
                   "success")
             return redirect(url_for("auth.account"))
-    return render("account/settings.html", email_form=ChangeEmailForm(formdata=None),
-                  password_form=form, status=422)
+    return _settings(ChangeEmailForm(formdata=None), form, status=422)
 
 
 @bp.post("/account/email")
@@ -287,8 +296,7 @@ def change_email():
             flash(f"We have sent a link to {services.normalise_email(form.email.data)}. Your "
                   "address changes when you follow it.", "success")
             return redirect(url_for("auth.account"))
-    return render("account/settings.html", email_form=form,
-                  password_form=ChangePasswordForm(formdata=None), status=422)
+    return _settings(form, ChangePasswordForm(formdata=None), status=422)
 
 
 @bp.route("/account/email/confirm/<token>", methods=["GET", "POST"])
@@ -310,6 +318,45 @@ def confirm_email_change(token: str):
     except tokens.TokenError as error:
         return _token_problem(error)
     return render("account/confirm_email.html", form=form, new_email=found.new_email)
+
+
+@bp.route("/account/email/cancel/<token>", methods=["GET", "POST"])
+def cancel_email_change(token: str):
+    """Stop an email change from the link sent to the address in use."""
+    form = ConfirmForm()
+    if form.validate_on_submit():
+        try:
+            services.cancel_email_change(token)
+        except tokens.TokenError as error:
+            db.session.rollback()
+            return _token_problem(error)
+        db.session.commit()
+        logout_user()
+        session.clear()
+        flash("The email change is stopped and your account is logged out everywhere. If you "
+              "did not ask for it, choose a new password now.", "success")
+        return redirect(url_for("auth.forgot_password"))
+    try:
+        found = tokens.peek(token, tokens.CANCEL_EMAIL_CHANGE)
+    except tokens.TokenError as error:
+        return _token_problem(error)
+    return render("account/cancel_email_change.html", form=form, email=found.user.email)
+
+
+@bp.post("/account/sessions/end")
+@login_required
+def log_out_everywhere():
+    """End every session of this account, this one included."""
+    form = ConfirmForm()
+    if not form.validate_on_submit():
+        abort(400)
+    ended = sessions.end_all(current_user)
+    db.session.commit()
+    logout_user()
+    session.clear()
+    flash(f"You have logged out on every device ({ended} session{'s' if ended != 1 else ''}).",
+          "success")
+    return redirect(url_for("auth.login"))
 
 
 @bp.route("/account/delete", methods=["GET", "POST"])

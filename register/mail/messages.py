@@ -268,6 +268,21 @@ def request_expired(request, *, suggestions) -> None:
     )
 
 
+def email_change_requested(user: User, new_email: str, cancel_token: str) -> None:
+    """Tell the address in use that a change away from it was asked for, with a way to stop it."""
+    queue_email(
+        "email-change-requested",
+        to=user.email,
+        name=user.name,
+        subject="Someone asked to change your Mentor Register email address",
+        template="email_change_requested",
+        user=user,
+        new_email=new_email,
+        url=external_url("auth.cancel_email_change", token=cancel_token),
+        reset_url=external_url("auth.forgot_password"),
+    )
+
+
 def match_proposed(request, *, reasons: list[str]) -> None:
     """Tell the mentee which mentor the coordinators proposed for them, and why.
 
@@ -288,3 +303,132 @@ def match_proposed(request, *, reasons: list[str]) -> None:
 
 
 # Mentorships -----------------------------------------------------------------------
+
+
+def _mentorship_context(mentorship, to) -> dict:
+    return {
+        "mentorship": mentorship,
+        "other": mentorship.mentor if to.id == mentorship.mentee_id else mentorship.mentee,
+        "mentorship_url": external_url("mentorships.show", mentorship_id=mentorship.id),
+    }
+
+
+def mentorship_agreement_proposed(mentorship, proposal, *, by, to) -> None:
+    """Ask the other person to read and agree a proposed agreement."""
+    queue_email(
+        "mentorship-agreement-proposed",
+        to=to.email,
+        name=to.name,
+        subject=f"{by.name} proposed how you will work together",
+        template="mentorship_agreement_proposed",
+        proposal=proposal,
+        by=by,
+        **_mentorship_context(mentorship, to),
+    )
+
+
+def mentorship_agreement_agreed(mentorship, agreement, *, by, to) -> None:
+    """Tell the proposer the other person agreed."""
+    queue_email(
+        "mentorship-agreement-agreed",
+        to=to.email,
+        name=to.name,
+        subject=f"{by.name} agreed how you will work together",
+        template="mentorship_agreement_agreed",
+        agreement=agreement,
+        by=by,
+        **_mentorship_context(mentorship, to),
+    )
+
+
+def mentorship_meeting(mentorship, meeting, *, to, other, change: str, when, zone: str,
+                       ics: str) -> None:
+    """A planned, moved or cancelled meeting, with the calendar event attached."""
+    subjects = {"planned": "Meeting planned", "moved": "Meeting moved",
+                "cancelled": "Meeting cancelled"}
+    queue_email(
+        f"mentorship-meeting-{change}",
+        to=to.email,
+        name=to.name,
+        subject=f"{subjects[change]}: {when:%A %-d %B %Y at %H:%M} with {other.name}",
+        template="mentorship_meeting",
+        attachments=[{"filename": "meeting.ics", "content_type": "text/calendar",
+                      "data": ics}],
+        meeting=meeting,
+        change=change,
+        when=when,
+        zone=zone,
+        ics_url=external_url("mentorships.meeting_ics", meeting_id=meeting.id),
+        **_mentorship_context(mentorship, to),
+    )
+
+
+def mentorship_check_in(mentorship, *, to, other, token: str, first: bool, answers) -> None:
+    """Ask how it is going, with one-click answers that each confirm on a page."""
+    queue_email(
+        "mentorship-check-in",
+        to=to.email,
+        name=to.name,
+        subject=f"How is your mentoring with {other.name} going?",
+        template="mentorship_check_in",
+        first=first,
+        answer_links=[(choice.label, external_url("mentorships.check_in", answer=choice.code,
+                                                  token=token)) for choice in answers],
+        **_mentorship_context(mentorship, to),
+    )
+
+
+def mentorship_stalled(mentorship, *, to, other) -> None:
+    """One gentle reminder when nothing has happened for 60 days."""
+    queue_email(
+        "mentorship-stalled",
+        to=to.email,
+        name=to.name,
+        subject=f"It has been a while: your mentoring with {other.name}",
+        template="mentorship_stalled",
+        **_mentorship_context(mentorship, to),
+    )
+
+
+def mentorship_not_working(mentorship, *, by, to) -> None:
+    """Tell a coordinator that one person said the mentorship is not working."""
+    queue_email(
+        "mentorship-not-working",
+        to=to.email,
+        name=to.name,
+        subject=f"A mentorship is not working: {mentorship.mentor.name} and "
+                f"{mentorship.mentee.name}",
+        template="mentorship_not_working",
+        by=by,
+        mentorship=mentorship,
+        mentorship_url=external_url("mentorships.show", mentorship_id=mentorship.id),
+    )
+
+
+def mentorship_closed(mentorship, *, to, by, reason: str, evaluation_token: str) -> None:
+    """The mentorship ended: the record stays; reflect, and evaluate from the link."""
+    queue_email(
+        "mentorship-closed",
+        to=to.email,
+        name=to.name,
+        subject="Your mentorship has been closed: a few minutes to reflect",
+        template="mentorship_closed",
+        by=by,
+        reason=reason,
+        evaluation_url=external_url("mentorships.evaluate_by_link", token=evaluation_token),
+        search_url=external_url("search.results"),
+        **_mentorship_context(mentorship, to),
+    )
+
+
+def mentorship_evaluation_reminder(mentorship, *, to, evaluation_token: str) -> None:
+    """Remind once, after closing, that the evaluation is waiting."""
+    queue_email(
+        "mentorship-evaluation-reminder",
+        to=to.email,
+        name=to.name,
+        subject="Two minutes to help the mentoring scheme: your evaluation",
+        template="mentorship_evaluation_reminder",
+        evaluation_url=external_url("mentorships.evaluate_by_link", token=evaluation_token),
+        **_mentorship_context(mentorship, to),
+    )

@@ -1,0 +1,173 @@
+"""Security hardening (issue 10, items 1-8): each test is an attack that used to work."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from urllib.parse import urlsplit
+
+import pytest
+from sqlalchemy import select, update
+
+from register.auth.models import LoginSession, User
+from register.database import utcnow
+from register.extensions import db
+from tests.conftest import TEST_PASSWORD, Browser, reload
+
+NEW_PASSWORD = "quartz-meadow-trumpet"
+
+
+def path_of(url: str) -> str:
+    parts = urlsplit(url)
+    return parts.path + (f"?{parts.query}" if parts.query else "")
+
+
+def sessions_of(app, user_id) -> list[LoginSession]:
+    with app.app_context():
+        found = list(db.session.scalars(
+            select(LoginSession).where(LoginSession.user_id == user_id)
+            .order_by(LoginSession.id)))
+        for row in found:
+            db.session.expunge(row)
+        return found
+
+
+def age_sessions(app, user_id, **shift):
+    """Pretend the sessions of `user_id` started, and were last used, `shift` ago."""
+    with app.app_context():
+        for row in db.session.scalars(select(LoginSession).where(
+                LoginSession.user_id == user_id)):
+            row.created_at -= timedelta(**shift)
+            row.last_seen_at -= timedelta(**shift)
+            row.expires_at -= timedelta(**shift)
+        db.session.commit()
+
+
+# 1. An email change does not survive a password change -----------------------------------
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "postgresql"], indirect=True)
+def test_a_password_change_voids_a_pending_email_change(app, browser, make_user, mailbox):
+    victim = make_user("victim@example.org")
+    intruder = Browser(app.test_client())
+    intruder.log_in("victim@example.org")
+    intruder.post("/account/email",
+                  {"email": "intruder@example.org", "current_password": TEST_PASSWORD})
+    link = path_of(mailbox.link_to("intruder@example.org", "/account/email/confirm/"))
+
+    browser.log_in("victim@example.org")
+    response = browser.post("/account/password",
+                            {"current_password": TEST_PASSWORD, "password": NEW_PASSWORD})
+    assert response.status_code == 302
+
+    answer = intruder.post(link)
+    assert answer.status_code == 400
+    assert reload(app, User, victim.id).email == "victim@example.org"
+    assert intruder.get("/account").status_code == 302  # and the intruder is logged out
+
+
+def test_a_password_change_voids_an_outstanding_verification_link(app, browser, mailbox):
+    browser.post("/auth/register", {"name": "Ada Okoro", "email": "ada@example.org",
+                                    "password": TEST_PASSWORD})
+    link = path_of(mailbox.link_to("ada@example.org", "/auth/verify/"))
+    browser.log_in("ada@example.org")
+    browser.post("/account/password",
+                 {"current_password": TEST_PASSWORD, "password": NEW_PASSWORD})
+    assert browser.post(link).status_code == 400
+
+
+def test_the_address_in_use_hears_of_a_change_and_can_stop_it(app, browser, make_user,
+                                                               mailbox):
+    owner = make_user("owner@example.org")
+    intruder = Browser(app.test_client())
+    intruder.log_in("owner@example.org")
+    intruder.post("/account/email",
+                  {"email": "intruder@example.org", "current_password": TEST_PASSWORD})
+
+    warning = mailbox.last_to("owner@example.org")
+    assert "asked to change" in warning.subject
+    assert "intruder@example.org" in warning.text
+    cancel = path_of(mailbox.link_to("owner@example.org", "/account/email/cancel/"))
+    confirm = path_of(mailbox.link_to("intruder@example.org", "/account/email/confirm/"))
+
+    page = browser.get(cancel)
+    assert page.status_code == 200 and "Stop the change" in page.get_data(as_text=True)
+    stopped = browser.post(cancel)
+    assert stopped.status_code == 302
+    assert browser.get(stopped.headers["Location"]).status_code == 200
+
+    assert intruder.post(confirm).status_code == 400
+    assert reload(app, User, owner.id).email == "owner@example.org"
+    assert intruder.get("/account").status_code == 302  # every session ended
+    assert browser.post(cancel).status_code == 400  # the link works once
+
+
+# 2. Sessions end on the server ------------------------------------------------------------
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "postgresql"], indirect=True)
+def test_a_cookie_copied_before_logout_opens_nothing_after_it(app, browser, make_user):
+    make_user("mentee@example.org")
+    browser.log_in("mentee@example.org")
+    copied = browser.client.get_cookie("session").value
+    browser.log_out()
+
+    thief = app.test_client()
+    thief.set_cookie("session", copied)
+    assert thief.get("/account").status_code == 302
+
+
+def test_log_out_everywhere_ends_every_session_and_remember_cookie(app, make_user):
+    user = make_user("mentee@example.org")
+    laptop, phone = Browser(app.test_client()), Browser(app.test_client())
+    laptop.log_in("mentee@example.org")
+    phone.log_in("mentee@example.org", remember="y")
+    remembered = phone.client.get_cookie("remember_token").value
+    assert "2 devices" in laptop.get("/account").get_data(as_text=True)
+
+    response = laptop.post("/account/sessions/end")
+    assert response.status_code == 302 and response.headers["Location"] == "/auth/login"
+    assert laptop.get("/account").status_code == 302
+    assert phone.get("/account").status_code == 302
+    fresh = app.test_client()
+    fresh.set_cookie("remember_token", remembered)
+    assert fresh.get("/account").status_code == 302
+    assert all(row.ended_at is not None for row in sessions_of(app, user.id))
+
+
+def test_a_session_idle_too_long_ends_and_a_busy_one_carries_on(app, browser, make_user):
+    user = make_user("mentee@example.org")
+    browser.log_in("mentee@example.org")
+    age_sessions(app, user.id, minutes=110)
+    assert browser.get("/account").status_code == 200
+    # That visit was written down, so the idle clock starts again from now.
+    [row] = sessions_of(app, user.id)
+    assert utcnow() - row.last_seen_at < timedelta(minutes=1)
+    age_sessions(app, user.id, minutes=121)
+    assert browser.get("/account").status_code == 302
+
+
+def test_a_session_ends_at_its_absolute_lifetime_however_busy(app, browser, make_user):
+    user = make_user("mentee@example.org")
+    browser.log_in("mentee@example.org")
+    [row] = sessions_of(app, user.id)
+    assert row.expires_at - row.created_at == timedelta(hours=12)
+    # Twelve hours on, used a minute ago: still the end.
+    age_sessions(app, user.id, hours=12, seconds=1)
+    with app.app_context():
+        db.session.execute(update(LoginSession).values(last_seen_at=utcnow()))
+        db.session.commit()
+    assert browser.get("/account").status_code == 302
+
+
+def test_keep_me_logged_in_lasts_thirty_days_not_a_year(app, browser, make_user):
+    user = make_user("mentee@example.org")
+    browser.log_in("mentee@example.org", remember="y")
+    cookie = browser.client.get_cookie("remember_token")
+    assert timedelta(days=29) < cookie.expires - utcnow() <= timedelta(days=30)
+    [row] = sessions_of(app, user.id)
+    assert row.remember and row.expires_at - row.created_at == timedelta(days=30)
+    # Idle for a week, the browser comes back with only its remember-me cookie.
+    age_sessions(app, user.id, days=7)
+    fresh = app.test_client()
+    fresh.set_cookie("remember_token", cookie.value)
+    assert fresh.get("/account").status_code == 200
