@@ -47,7 +47,9 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         introductions,
         main,
         matching,
+        reports,
         mentors,
+        mentorships,
         models,  # noqa: F401  (every table known to SQLAlchemy and Alembic)
         search,
         web,
@@ -57,7 +59,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
 
     # Each area's routes attach themselves to its blueprint when its views load.
     for area in ("main", "auth", "mentors", "search", "introductions", "admin", "mail",
-                 "matching"):
+                 "matching", "reports", "mentorships"):
         import_module(f"register.{area}.views")
 
     web.init_app(app)
@@ -66,8 +68,10 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(mentors.bp)
     app.register_blueprint(search.bp)
     app.register_blueprint(introductions.bp)
+    app.register_blueprint(mentorships.bp)
     app.register_blueprint(admin.bp, url_prefix="/admin")
     app.register_blueprint(matching.bp)
+    app.register_blueprint(reports.bp)
     if app.debug:
         app.register_blueprint(mail_area.bp, url_prefix="/dev/mail")
 

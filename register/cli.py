@@ -21,6 +21,7 @@ def init_app(app: Flask) -> None:
     app.cli.add_command(import_mentors_command)
     app.cli.add_command(search_group)
     app.cli.add_command(requests_group)
+    app.cli.add_command(mentorships_group)
 
 
 @contextmanager
@@ -225,3 +226,21 @@ def requests_expire_command() -> None:
         db.session.commit()
     click.echo(f"Reminded {reminded} mentor{'s' if reminded != 1 else ''}; "
                f"expired {expired} request{'s' if expired != 1 else ''}.")
+
+
+@click.group("mentorships", cls=AppGroup)
+def mentorships_group() -> None:
+    """Mentorships."""
+
+
+@mentorships_group.command("remind")
+def mentorships_remind_command() -> None:
+    """Send the check-ins, stalled reminders and evaluation reminders that are due (the
+    worker does this too; each goes once per mentorship and step, however often it runs)."""
+    from register.database import writing
+    from register.mentorships.services import remind
+
+    with writing(), links_for_email():
+        result = remind()
+        db.session.commit()
+    click.echo(str(result))

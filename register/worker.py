@@ -23,7 +23,10 @@ def send_mail() -> int:
     """Send the mail that is due."""
     from register.mail.outbox import drain
 
-    return drain(max_seconds=30).handled
+    result = drain(max_seconds=30)
+    # A message put back for later is not work done: with the relay down the worker
+    # rests between tries instead of knocking on it in a tight loop.
+    return result.sent + result.failed
 
 
 def forget_old_login_failures() -> int:
@@ -66,12 +69,24 @@ def remind_and_expire_requests() -> int:
     return 0  # everything due was handled in this pass
 
 
+def remind_mentorships() -> int:
+    """Send the mentorships' check-ins and reminders that are due, each once."""
+    from register.mail.links import links_for_email
+    from register.mentorships.services import remind
+
+    with writing(), links_for_email():
+        remind()
+        db.session.commit()
+    return 0  # everything due was handled in this pass
+
+
 # Each job with the least number of seconds between two of its runs.
 JOBS: list[tuple[Callable[[], int], float]] = [
     (send_mail, 0),
     (sync_search, 0),
     (resume_returning_mentors, 600),
     (remind_and_expire_requests, 300),
+    (remind_mentorships, 300),
     (forget_old_login_failures, 3600),
 ]
 
@@ -88,8 +103,10 @@ def run(*, interval: float = 2.0, once: bool = False) -> None:
     previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGTERM, signal.SIGINT)}
     current_app.logger.info("Worker started")
     last_run: dict[Callable, float] = {}
+    heartbeat = _Heartbeat()
     try:
         while not stopping:
+            heartbeat.beat()
             busy = 0
             for job, every in JOBS:
                 if time.monotonic() - last_run.get(job, -1e9) < every:
@@ -107,8 +124,41 @@ def run(*, interval: float = 2.0, once: bool = False) -> None:
             if not busy:
                 _sleep(interval, lambda: stopping)
     finally:
+        heartbeat.beat(stopped=True)
         for sig, handler in previous.items():
             signal.signal(sig, handler)
+
+
+class _Heartbeat:
+    """Writes this worker's heartbeat row every few seconds; /readyz and the admin read it.
+
+    A heartbeat that cannot be written (the database is away) is logged and
+    skipped: the jobs report the same outage themselves.
+    """
+
+    EVERY_SECONDS = 5.0
+
+    def __init__(self):
+        from register.operations import worker_name
+
+        self.name = worker_name()
+        self.started_at = utcnow()
+        self.last = -1e9
+
+    def beat(self, stopped: bool = False) -> None:
+        from register.operations import record_heartbeat
+
+        if not stopped and time.monotonic() - self.last < self.EVERY_SECONDS:
+            return
+        self.last = time.monotonic()
+        try:
+            record_heartbeat(self.name, started_at=self.started_at, stopped=stopped)
+        except Exception as error:  # noqa: BLE001
+            db.session.rollback()
+            current_app.logger.warning("Worker heartbeat not recorded: %s",
+                                       str(error).splitlines()[0] if str(error) else error)
+        finally:
+            db.session.remove()
 
 
 def _sleep(seconds: float, stopped: Callable[[], bool]) -> None:

@@ -29,7 +29,8 @@ from register.database import utcnow, writing
 from register.extensions import db
 from register.mail.models import OutboxMessage
 
-CLAIM_LEASE = timedelta(minutes=5)
+# A claim on a message lapses after this many seconds unless renewed (MAIL_CLAIM_SECONDS).
+CLAIM_SECONDS = 30
 FIRST_RETRY = timedelta(minutes=1)
 LONGEST_RETRY = timedelta(hours=2)
 
@@ -127,7 +128,7 @@ class _Transport:
         message.msgId = row.message_id
         for attachment in row.attachments or []:
             message.attach(attachment["filename"], attachment["content_type"],
-                           attachment["data"])
+                           attachment["data"].encode("utf-8"))
         try:
             self.connection.send(message)
         except flask_mail.BadHeaderError as error:
@@ -197,8 +198,9 @@ def _transport():
 def claim_due(limit: int, claimant: str) -> list[OutboxMessage]:
     """Claim up to `limit` due messages for `claimant`, commit the claim, return the rows.
 
-    The rows come back detached from the session: they can be read while
-    sending without opening a transaction (see below).
+    The claim is a short lease (`lease()`): if the sender dies, another takes
+    the message over seconds later. The rows come back detached from the
+    session: they can be read while sending without opening a transaction.
     """
     now = utcnow()
     rows: list[OutboxMessage] = []
@@ -218,7 +220,7 @@ def claim_due(limit: int, claimant: str) -> list[OutboxMessage]:
             db.session.execute(
                 update(OutboxMessage)
                 .where(OutboxMessage.id.in_(ids))
-                .values(claimed_until=now + CLAIM_LEASE, claimed_by=claimant)
+                .values(claimed_until=now + lease(), claimed_by=claimant)
             )
             rows = list(
                 db.session.scalars(
@@ -237,6 +239,22 @@ def claim_due(limit: int, claimant: str) -> list[OutboxMessage]:
                 db.session.expunge(row)
         db.session.commit()
     return rows
+
+
+def lease() -> timedelta:
+    """How long a claim on one message lasts: enough for one SMTP conversation."""
+    return timedelta(seconds=current_app.config.get("MAIL_CLAIM_SECONDS", CLAIM_SECONDS))
+
+
+def _renew(row: OutboxMessage, claimant: str) -> None:
+    # Connecting to the relay may itself have taken most of a lease.
+    with writing():
+        db.session.execute(
+            update(OutboxMessage)
+            .where(OutboxMessage.id == row.id, OutboxMessage.claimed_by == claimant)
+            .values(claimed_until=utcnow() + lease())
+        )
+        db.session.commit()
 
 
 def _settle(row: OutboxMessage, claimant: str, **values) -> None:
@@ -284,74 +302,64 @@ def _reschedule(row: OutboxMessage, claimant: str, error: Exception) -> str:
 
 
 def drain(max_messages: int | None = None, max_seconds: float | None = None) -> DrainResult:
-    """Send what is due, in batches, until the outbox is empty or a limit is reached."""
-    config = current_app.config
-    batch = config["MAIL_DRAIN_BATCH"]
+    """Send what is due, one message at a time, until none is due or a limit is reached.
+
+    Each message is claimed on its own, just before it is sent, so a sender
+    that dies holds one message for one short lease, never a batch for minutes.
+    Delivery is at least once: a crash between the relay's "250 accepted" and
+    the commit that records it sends that message again, with the same
+    Message-ID, when the lease lapses.
+    """
     deadline = monotonic() + (max_seconds if max_seconds is not None else 1e9)
     claimant = uuid.uuid4().hex
     result = DrainResult()
-    while monotonic() < deadline and (max_messages is None or result.handled < max_messages):
-        size = batch if max_messages is None else min(batch, max_messages - result.handled)
-        rows = claim_due(size, claimant)
-        if not rows:
-            break
-        if not _send_batch(rows, claimant, deadline, result):
-            break
+    transport = _transport()
+    try:
+        while monotonic() < deadline and (max_messages is None or result.handled < max_messages):
+            rows = claim_due(1, claimant)
+            if not rows or not _send_one(transport, rows[0], claimant, result):
+                break
+    finally:
+        transport.close()
     return result
 
 
-def _send_batch(rows, claimant, deadline, result: DrainResult) -> bool:
-    """Send claimed rows; False when the relay is unreachable and draining should stop."""
-    transport = _transport()
+def _send_one(transport, row: OutboxMessage, claimant: str, result: DrainResult) -> bool:
+    """Send one claimed row; False when the relay is unreachable and draining should stop."""
     try:
-        for index, row in enumerate(rows):
-            if monotonic() >= deadline:
-                _release(rows[index:], claimant)
-                return False
-            try:
-                transport.open()
-                transport.send(row)
-            except PermanentFailure as error:
-                _settle(row, claimant, status=OutboxMessage.FAILED, attempts=row.attempts + 1,
-                        last_error=str(error)[:2000])
-                result.failed += 1
-            except smtplib.SMTPRecipientsRefused as error:  # a 4xx for this address only
-                _count(result, _reschedule(row, claimant, error))
-            except smtplib.SMTPServerDisconnected as error:
-                _reschedule_all(rows[index:], claimant, error, result)
-                return False
-            except smtplib.SMTPResponseException as error:
-                if transport.connection is None:  # refused while connecting or logging in
-                    _reschedule_all(rows[index:], claimant, error, result)
-                    return False
-                _count(result, _reschedule(row, claimant, error))
-                transport.close()
-            except (smtplib.SMTPException, OSError) as error:
-                # The relay is down or unreachable: the rest of the batch would fail
-                # the same way, so put all of it back on the same schedule and stop.
-                _reschedule_all(rows[index:], claimant, error, result)
-                return False
-            else:
-                _settle(row, claimant, status=OutboxMessage.SENT, attempts=row.attempts + 1,
-                        sent_at=utcnow(), last_error=None)
-                result.sent += 1
-        return True
-    finally:
+        if getattr(transport, "connection", True) is None:
+            transport.open()
+            _renew(row, claimant)
+        transport.send(row)
+    except PermanentFailure as error:
+        _settle(row, claimant, status=OutboxMessage.FAILED, attempts=row.attempts + 1,
+                last_error=str(error)[:2000])
+        result.failed += 1
+    except smtplib.SMTPRecipientsRefused as error:  # a 4xx for this address only
+        _count(result, _reschedule(row, claimant, error))
+    except smtplib.SMTPServerDisconnected as error:
+        _count(result, _reschedule(row, claimant, error))
         transport.close()
+        return False
+    except smtplib.SMTPResponseException as error:
+        refused_at_door = transport.connection is None  # refused while connecting or logging in
+        _count(result, _reschedule(row, claimant, error))
+        transport.close()
+        return not refused_at_door
+    except (smtplib.SMTPException, OSError) as error:
+        # The relay is down or unreachable: stop, and let the worker come back later.
+        _count(result, _reschedule(row, claimant, error))
+        transport.close()
+        return False
+    else:
+        _settle(row, claimant, status=OutboxMessage.SENT, attempts=row.attempts + 1,
+                sent_at=utcnow(), last_error=None)
+        result.sent += 1
+    return True
 
 
 def _count(result: DrainResult, outcome: str) -> None:
     setattr(result, outcome, getattr(result, outcome) + 1)
-
-
-def _reschedule_all(rows, claimant, error, result: DrainResult) -> None:
-    for row in rows:
-        _count(result, _reschedule(row, claimant, error))
-
-
-def _release(rows, claimant) -> None:
-    for row in rows:
-        _settle(row, claimant)
 
 
 def drain_after_request(app) -> None:
