@@ -90,10 +90,14 @@ def from_environment(instance_path: str, env: dict[str, str] | None = None) -> d
         "DATABASE_CONNECT_TIMEOUT": int(env.get("DATABASE_CONNECT_TIMEOUT") or 5),
         "DATABASE_STATEMENT_TIMEOUT": float(env.get("DATABASE_STATEMENT_TIMEOUT") or 15),
         "DATABASE_POOL_TIMEOUT": float(env.get("DATABASE_POOL_TIMEOUT") or 5),
-        # Login throttling: failures allowed inside the window, per account and per address.
+        # Login throttling (register.auth.services.check_login_allowed): failures
+        # allowed per account from one address and per address inside the window,
+        # and, over a longer window, per account from everywhere.
         "LOGIN_WINDOW_MINUTES": 15,
-        "LOGIN_MAX_FAILURES_PER_ACCOUNT": 5,
+        "LOGIN_MAX_FAILURES_PER_PAIR": 5,
         "LOGIN_MAX_FAILURES_PER_ADDRESS": 20,
+        "LOGIN_ACCOUNT_WINDOW_MINUTES": 60,
+        "LOGIN_MAX_FAILURES_PER_ACCOUNT": 50,
         # Argon2id cost; tests lower it, production keeps the library's defaults.
         "PASSWORD_HASH_TIME_COST": 3,
         "PASSWORD_HASH_MEMORY_COST": 65536,

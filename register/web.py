@@ -83,6 +83,8 @@ def _security_headers(response: Response) -> Response:
     headers.setdefault("Permissions-Policy", "camera=(), microphone=(), geolocation=()")
     if request.is_secure:
         headers.setdefault("Strict-Transport-Security", "max-age=63072000; includeSubDomains")
+    if _is_personal(response):
+        headers["Cache-Control"] = "no-store"
     return response
 
 
@@ -314,3 +316,18 @@ def _log_outage(error) -> None:
     more = f" ({suppressed} more since the last report)" if suppressed else ""
     current_app.logger.error("Database unavailable: %s: %s; answering 503%s",
                              kind, first_line[0] if first_line else "", more)
+
+
+def _is_personal(response: Response) -> bool:
+    """True for a response no cache may keep: to a logged-in person, or setting a cookie.
+
+    Static files are the same for everyone and stay cacheable (and asking who is
+    logged in for each would cost a database query).
+    """
+    from flask import session
+    from flask_login import current_user
+
+    if request.endpoint == "static":
+        return False
+    return (session.modified or "Set-Cookie" in response.headers
+            or current_user.is_authenticated)

@@ -241,7 +241,7 @@ def test_logout_by_get_only_asks(app, browser, make_user):
 
 def test_login_throttles_an_account_after_repeated_failures(app, browser, make_user):
     make_user("mentee@example.org")
-    limit = app.config["LOGIN_MAX_FAILURES_PER_ACCOUNT"]
+    limit = app.config["LOGIN_MAX_FAILURES_PER_PAIR"]
     for _ in range(limit):
         assert browser.log_in("mentee@example.org", "wrong-password-x").status_code == 422
     blocked = browser.log_in("mentee@example.org")  # even the right password waits
@@ -253,7 +253,7 @@ def test_login_throttles_an_account_after_repeated_failures(app, browser, make_u
 def test_throttle_is_shared_through_the_database(app, make_user):
     """Failures recorded by one worker process count in another: they live in the database."""
     make_user("mentee@example.org")
-    limit = app.config["LOGIN_MAX_FAILURES_PER_ACCOUNT"]
+    limit = app.config["LOGIN_MAX_FAILURES_PER_PAIR"]
     first, second = app.test_client(), app.test_client()
     from tests.conftest import Browser
 
@@ -275,7 +275,7 @@ def test_throttle_per_address_covers_many_accounts(app, browser, make_user):
 
 def test_throttle_lifts_when_the_window_passes(app, browser, make_user):
     make_user("mentee@example.org")
-    for _ in range(app.config["LOGIN_MAX_FAILURES_PER_ACCOUNT"]):
+    for _ in range(app.config["LOGIN_MAX_FAILURES_PER_PAIR"]):
         browser.log_in("mentee@example.org", "wrong-password-x")
     with app.app_context():
         for attempt in db.session.scalars(select(LoginAttempt)):

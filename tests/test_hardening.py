@@ -171,3 +171,116 @@ def test_keep_me_logged_in_lasts_thirty_days_not_a_year(app, browser, make_user)
     fresh = app.test_client()
     fresh.set_cookie("remember_token", cookie.value)
     assert fresh.get("/account").status_code == 200
+
+
+# 3. The same hashing work whether or not an address has an account ------------------------
+
+
+@pytest.fixture
+def hash_calls(monkeypatch):
+    """Counts argon2 hashes and verifications, the slow part of every login and sign-up."""
+    from argon2 import PasswordHasher
+
+    calls = {"hash": 0, "verify": 0}
+    real_hash, real_verify = PasswordHasher.hash, PasswordHasher.verify
+
+    def counted_hash(self, *args, **kwargs):
+        calls["hash"] += 1
+        return real_hash(self, *args, **kwargs)
+
+    def counted_verify(self, *args, **kwargs):
+        calls["verify"] += 1
+        return real_verify(self, *args, **kwargs)
+
+    monkeypatch.setattr(PasswordHasher, "hash", counted_hash)
+    monkeypatch.setattr(PasswordHasher, "verify", counted_verify)
+    return calls
+
+
+def test_logging_in_to_an_unknown_address_costs_the_same_hashing(app, browser, make_user,
+                                                                  hash_calls):
+    make_user("known@example.org")
+    make_user("imported@example.org", password=None)
+    browser.log_in("warm-up@example.org", "wrong-password-x")  # the stand-in hash is made once
+    costs = {}
+    for email in ("known@example.org", "nobody@example.org", "imported@example.org"):
+        before = dict(hash_calls)
+        response = browser.log_in(email, "wrong-password-x")
+        assert response.status_code == 422
+        costs[email] = {kind: hash_calls[kind] - before[kind] for kind in before}
+    assert costs["known@example.org"] == {"hash": 0, "verify": 1}
+    assert costs["nobody@example.org"] == costs["known@example.org"]
+    assert costs["imported@example.org"] == costs["known@example.org"]
+
+
+def test_signing_up_with_a_known_address_costs_the_same_hashing(app, browser, make_user,
+                                                                hash_calls):
+    make_user("known@example.org")
+    costs = []
+    for email in ("new@example.org", "known@example.org"):
+        before = dict(hash_calls)
+        response = browser.post("/auth/register", {"name": "Ada Okoro", "email": email,
+                                                   "password": TEST_PASSWORD})
+        assert response.status_code == 302
+        costs.append({kind: hash_calls[kind] - before[kind] for kind in before})
+    assert costs[0] == {"hash": 1, "verify": 0}
+    assert costs[1] == costs[0]
+
+
+# 5. Nothing personal is kept by a cache ----------------------------------------------------
+
+
+def test_pages_for_a_logged_in_person_are_never_stored(app, browser, make_user):
+    make_user("mentee@example.org")
+    login = browser.log_in("mentee@example.org")
+    assert login.headers["Cache-Control"] == "no-store"  # it sets the session cookie
+    for path in ("/account", "/", "/mentors", "/me/requests"):
+        response = browser.get(path)
+        assert response.headers.get("Cache-Control") == "no-store", path
+    # Static files are the same for everyone and may be cached.
+    static = browser.get("/static/css/site.css")
+    static.close()
+    assert static.headers.get("Cache-Control") != "no-store"
+
+
+def test_a_page_for_a_visitor_that_sets_no_cookie_may_be_cached(app, browser):
+    # The first visits set the session cookie (the CSRF token, Flask-Login's marks).
+    browser.get("/")
+    browser.get("/")
+    again = browser.get("/mentors")
+    assert "Set-Cookie" not in again.headers
+    assert again.headers.get("Cache-Control") != "no-store"
+
+
+# 7. Nobody can lock someone else out ------------------------------------------------------
+
+
+def log_in_from(browser, address, email, password=TEST_PASSWORD):
+    return browser.post("/auth/login", {"email": email, "password": password},
+                        environ_base={"REMOTE_ADDR": address})
+
+
+def test_guessing_from_elsewhere_does_not_lock_the_owner_out(app, browser, make_user):
+    make_user("owner@example.org")
+    stranger = Browser(app.test_client())
+    for _ in range(app.config["LOGIN_MAX_FAILURES_PER_PAIR"]):
+        assert log_in_from(stranger, "203.0.113.9", "owner@example.org",
+                           "wrong-password-x").status_code == 422
+    # The stranger is stopped, even with the right password...
+    assert log_in_from(stranger, "203.0.113.9", "owner@example.org").status_code == 429
+    # ...but the owner, at home, logs in as usual.
+    assert log_in_from(browser, "198.51.100.4", "owner@example.org").status_code == 302
+
+
+def test_guessing_spread_over_many_addresses_meets_the_account_limit(app, browser,
+                                                                      make_user):
+    app.config["LOGIN_MAX_FAILURES_PER_ACCOUNT"] = 12
+    make_user("owner@example.org")
+    stranger = Browser(app.test_client())
+    for number in range(12):
+        assert log_in_from(stranger, f"203.0.113.{number}", "owner@example.org",
+                           "wrong-password-x").status_code == 422
+    blocked = log_in_from(stranger, "203.0.113.200", "owner@example.org", "wrong-password-y")
+    assert blocked.status_code == 429
+    # The account-wide window is an hour, not the quarter-hour of one address.
+    assert int(blocked.headers["Retry-After"]) > 15 * 60

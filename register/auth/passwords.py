@@ -28,15 +28,33 @@ def hash_password(password: str) -> str:
 
 
 def check_password(stored_hash: str | None, password: str) -> bool:
-    """True when the password matches; False for a wrong one or an account without one."""
-    if not stored_hash:
-        # Spend about the same time as a real check, so timing does not reveal accounts.
-        _hasher().hash(password)
-        return False
+    """True when the password matches; False for a wrong one or an account without one.
+
+    Without an account (or a password) it still verifies, against a stand-in
+    hash of the same cost, so the time taken does not reveal who has an account.
+    """
     try:
-        return _hasher().verify(stored_hash, password)
+        return _hasher().verify(stored_hash or _stand_in_hash(), password) and bool(stored_hash)
     except (VerificationError, InvalidHashError):
         return False
+
+
+def spend_hashing_time(password: str) -> None:
+    """Do the work of hashing `password` and throw it away, where a path has nothing to hash."""
+    _hasher().hash(password)
+
+
+def _stand_in_hash() -> str:
+    config = current_app.config
+    return _stand_in_for(config["PASSWORD_HASH_TIME_COST"], config["PASSWORD_HASH_MEMORY_COST"])
+
+
+@cache
+def _stand_in_for(time_cost: int, memory_cost: int) -> str:
+    # A hash of a random secret nobody knows, made once per process and cost.
+    import secrets
+
+    return _hasher_for(time_cost, memory_cost).hash(secrets.token_urlsafe(16))
 
 
 def needs_rehash(stored_hash: str) -> bool:

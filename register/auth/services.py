@@ -15,7 +15,13 @@ from sqlalchemy import delete, func, select
 
 from register.auth import sessions, tokens
 from register.auth.models import EmailToken, LoginAttempt, User
-from register.auth.passwords import check_password, hash_password, needs_rehash, password_problems
+from register.auth.passwords import (
+    check_password,
+    hash_password,
+    needs_rehash,
+    password_problems,
+    spend_hashing_time,
+)
 from register.database import utcnow
 from register.errors import RuleBroken
 from register.extensions import db
@@ -69,8 +75,13 @@ def register_user(name: str, email: str, password: str) -> User | None:
     email instead, and the caller answers exactly as for a new account.
     """
     email = normalise_email(email)
+    problems = password_problems(password, email=email, name=name.strip())
+    if problems:
+        raise AuthError(problems[0], field="password")
     existing = find_user(email)
     if existing is not None:
+        # The same hashing work as a new account, so the time taken says nothing.
+        spend_hashing_time(password)
         if existing.password_hash is None:
             # An imported, unclaimed account: let its owner claim it by resetting.
             messages.reset_password(existing, tokens.issue(existing, tokens.RESET_PASSWORD))
@@ -78,9 +89,6 @@ def register_user(name: str, email: str, password: str) -> User | None:
             messages.account_exists(existing)
         return None
     user = User(name=name.strip(), email=email)
-    problems = password_problems(password, email=email, name=user.name)
-    if problems:
-        raise AuthError(problems[0], field="password")
     user.password_hash = hash_password(password)
     db.session.add(user)
     db.session.flush()
@@ -106,21 +114,35 @@ def verify_email(signed_token: str) -> User:
 
 
 def check_login_allowed(email: str, address: str) -> None:
-    """Raise Throttled when this account or this address has failed too often lately."""
+    """Raise Throttled when this account has failed too often lately from this address,
+    this address has failed too often on any accounts, or the account has failed far too
+    often from everywhere.
+
+    The tight limit is per account *and* address, so a stranger guessing from
+    elsewhere cannot lock the owner out; the account-wide limit ramps up more
+    slowly (many more failures, over a longer window) and only stops guessing
+    spread over many addresses.
+    """
     config = current_app.config
-    window = timedelta(minutes=config["LOGIN_WINDOW_MINUTES"])
-    since = utcnow() - window
-    for column, value, limit in (
-        (LoginAttempt.email, normalise_email(email), config["LOGIN_MAX_FAILURES_PER_ACCOUNT"]),
-        (LoginAttempt.address, address, config["LOGIN_MAX_FAILURES_PER_ADDRESS"]),
+    email = normalise_email(email)
+    now = utcnow()
+    pair_window = timedelta(minutes=config["LOGIN_WINDOW_MINUTES"])
+    account_window = timedelta(minutes=config["LOGIN_ACCOUNT_WINDOW_MINUTES"])
+    for conditions, limit, window in (
+        ((LoginAttempt.email == email, LoginAttempt.address == address),
+         config["LOGIN_MAX_FAILURES_PER_PAIR"], pair_window),
+        ((LoginAttempt.address == address,), config["LOGIN_MAX_FAILURES_PER_ADDRESS"],
+         pair_window),
+        ((LoginAttempt.email == email,), config["LOGIN_MAX_FAILURES_PER_ACCOUNT"],
+         account_window),
     ):
         count, oldest = db.session.execute(
             select(func.count(), func.min(LoginAttempt.created_at)).where(
-                column == value, LoginAttempt.created_at >= since
+                *conditions, LoginAttempt.created_at >= now - window
             )
         ).one()
         if count >= limit:
-            wait = max(1, math.ceil((oldest + window - utcnow()).total_seconds()))
+            wait = max(1, math.ceil((oldest + window - now).total_seconds()))
             minutes = max(1, math.ceil(wait / 60))
             raise Throttled(
                 "Too many unsuccessful attempts to log in. For your security, wait "
@@ -133,13 +155,20 @@ def check_login_allowed(email: str, address: str) -> None:
 def authenticate(email: str, password: str, *, address: str) -> User:
     """The user these credentials belong to; records failures and enforces the throttle."""
     email = normalise_email(email)
+    address = address[:64]
     check_login_allowed(email, address)
     user = find_user(email)
-    if user is None or not user.is_active or not check_password(user.password_hash, password):
+    # The password is checked whether or not the account exists (against a
+    # stand-in hash if not), so the time taken does not reveal which do.
+    matches = check_password(user.password_hash if user else None, password)
+    if user is None or not user.is_active or not matches:
         db.session.add(LoginAttempt(email=email, address=address[:64]))
         db.session.flush()
         raise AuthError(WRONG_CREDENTIALS)
-    db.session.execute(delete(LoginAttempt).where(LoginAttempt.email == email))
+    # Only this address's failures are forgiven: a stranger's guesses from
+    # elsewhere still count towards the account-wide limit.
+    db.session.execute(delete(LoginAttempt).where(LoginAttempt.email == email,
+                                                  LoginAttempt.address == address[:64]))
     if needs_rehash(user.password_hash):
         user.password_hash = hash_password(password)
     return user
