@@ -4,6 +4,10 @@ from logging.config import fileConfig
 from flask import current_app
 
 from alembic import context
+from sqlalchemy import text
+
+# The PostgreSQL advisory lock `db upgrade` holds ("mentor" in ASCII).
+MIGRATION_LOCK = 0x6D656E746F72
 
 # this is the Alembic Config object, which provides
 # access to the values within the .ini file in use.
@@ -104,14 +108,30 @@ def run_migrations_online():
     connectable = get_engine()
 
     with connectable.connect() as connection:
-        context.configure(
-            connection=connection,
-            target_metadata=get_metadata(),
-            **conf_args
-        )
+        postgresql = connection.dialect.name == "postgresql"
+        if postgresql:
+            # Several hosts may run `db upgrade` at once during a deploy: the first
+            # takes this lock and migrates, the others wait, then find nothing to do.
+            # A migration may take longer than the app's statement timeout.
+            connection.execute(text("SET statement_timeout = 0"))
+            connection.execute(text("SET lock_timeout = 0"))
+            connection.execute(text("SELECT pg_advisory_lock(:key)"), {"key": MIGRATION_LOCK})
+            connection.commit()  # the lock belongs to the session, not this transaction
+        try:
+            context.configure(
+                connection=connection,
+                target_metadata=get_metadata(),
+                **conf_args
+            )
 
-        with context.begin_transaction():
-            context.run_migrations()
+            with context.begin_transaction():
+                context.run_migrations()
+        finally:
+            if postgresql:
+                connection.rollback()
+                connection.execute(text("SELECT pg_advisory_unlock(:key)"),
+                                   {"key": MIGRATION_LOCK})
+                connection.commit()
 
 
 if context.is_offline_mode():

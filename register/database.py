@@ -129,6 +129,12 @@ def engine_options(config) -> dict:
     statement_ms = int(float(config.get("DATABASE_STATEMENT_TIMEOUT", 15)) * 1000)
     server = (f"-c statement_timeout={statement_ms} -c lock_timeout={statement_ms} "
               "-c idle_in_transaction_session_timeout=60000")
-    connect_args["options"] = " ".join(filter(None, [connect_args.get("options", ""), server]))
+    # Options may also come in the URL (?options=-csearch_path=...); keep those too.
+    from sqlalchemy.engine import make_url
+
+    in_url = make_url(str(config["SQLALCHEMY_DATABASE_URI"])).query.get("options", "")
+    in_url = " ".join(in_url) if isinstance(in_url, tuple) else in_url
+    connect_args["options"] = " ".join(
+        filter(None, [in_url, connect_args.get("options", ""), server]))
     options["connect_args"] = connect_args
     return options

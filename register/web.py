@@ -169,6 +169,7 @@ def init_app(app: Flask) -> None:
     app.url_map.converters["int"] = BoundedIntConverter
     # Ahead of CSRF's check, which would read a broken form as an expired one.
     app.before_request_funcs.setdefault(None, []).insert(0, _refuse_unusable_input)
+    app.before_request(_refuse_an_older_schema)
     app.register_error_handler(OperationalError, _handle_database_outage)
     app.register_error_handler(PoolTimeout, _handle_database_outage)
     app.register_error_handler(DBAPIError, _handle_database_outage)
@@ -316,6 +317,44 @@ def _log_outage(error) -> None:
     more = f" ({suppressed} more since the last report)" if suppressed else ""
     current_app.logger.error("Database unavailable: %s: %s; answering 503%s",
                              kind, first_line[0] if first_line else "", more)
+
+
+# The schema behind the code: refuse to serve until `db upgrade` has run -------------------
+
+SCHEMA_RECHECK_SECONDS = 5.0
+# Answered whatever the schema: the health checks report it, and the CSS is harmless.
+SCHEMA_EXEMPT_ENDPOINTS = frozenset({"main.healthz", "main.readyz", "static"})
+
+
+def _refuse_an_older_schema():
+    """Serve nothing from a database whose schema is older than this code.
+
+    Checked on the first request (one query) and then only while it fails, so
+    a deploy that upgrades the database a moment later starts serving by itself.
+    """
+    gate = current_app.extensions.setdefault("schema_gate", {"ok": False, "checked": -1e9})
+    if gate["ok"] or request.endpoint in SCHEMA_EXEMPT_ENDPOINTS:
+        return None
+    if monotonic() - gate["checked"] < SCHEMA_RECHECK_SECONDS and "state" in gate:
+        state = gate["state"]
+    else:
+        from register.operations import schema_state
+
+        try:
+            state = schema_state()
+        except (OperationalError, PoolTimeout):
+            db.session.rollback()
+            return None  # the database is away: the request's own queries will say so
+        gate.update(ok=state["ok"], checked=monotonic(), state=state)
+        if not state["ok"]:
+            current_app.logger.error(
+                "The database schema (%s) is older than this code (%s): run "
+                "`flask --app wsgi db upgrade`. Answering 503 until then.",
+                ", ".join(state["database"]) or "none", ", ".join(state["code"]))
+    if state["ok"]:
+        return None
+    return error_response(503, "The register is being upgraded. Try again in a minute.",
+                          {"Retry-After": str(OUTAGE_RETRY_AFTER_SECONDS)})
 
 
 def _is_personal(response: Response) -> bool:

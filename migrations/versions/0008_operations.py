@@ -17,8 +17,25 @@ depends_on = None
 
 
 def upgrade():
-    pass
+    # One row per worker (host and role); /readyz and the admin dashboard read it.
+    op.create_table(
+        'worker_heartbeat',
+        sa.Column('name', sa.String(length=120), nullable=False),
+        sa.Column('host', sa.String(length=255), nullable=False),
+        sa.Column('pid', sa.Integer(), nullable=False),
+        sa.Column('started_at', sa.DateTime(), nullable=False),
+        sa.Column('beat_at', sa.DateTime(), nullable=False),
+        sa.Column('stopped_at', sa.DateTime(), nullable=True),
+        sa.PrimaryKeyConstraint('name', name=op.f('pk_worker_heartbeat')),
+    )
+    # Mail is claimed one message at a time with a short lease; finding lapsed
+    # leases and the oldest waiting message reads this index.
+    with op.batch_alter_table('outbox_message', schema=None) as batch_op:
+        batch_op.create_index('ix_outbox_message_claimed_until', ['claimed_until'],
+                              unique=False)
 
 
 def downgrade():
-    pass
+    with op.batch_alter_table('outbox_message', schema=None) as batch_op:
+        batch_op.drop_index('ix_outbox_message_claimed_until')
+    op.drop_table('worker_heartbeat')

@@ -15,7 +15,8 @@ class OutboxMessage(db.Model):
     """An email waiting to be sent, being sent, sent, or given up on."""
 
     __tablename__ = "outbox_message"
-    __table_args__ = (Index("ix_outbox_message_due", "status", "next_attempt_at"),)
+    __table_args__ = (Index("ix_outbox_message_due", "status", "next_attempt_at"),
+                      Index("ix_outbox_message_claimed_until", "claimed_until"))
 
     PENDING = "pending"
     SENT = "sent"

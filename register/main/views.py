@@ -104,3 +104,11 @@ def _check_index() -> dict:
     except Exception as error:  # noqa: BLE001
         return {"ok": False, "error": str(error)[:200]}
     return {"ok": not problems, "documents": documents, "problems": problems[:5]}
+
+
+@bp.app_template_global("background_workers")
+def background_workers():
+    """Every worker's last heartbeat, for the admin dashboard (a stopped one stands out)."""
+    from register import operations
+
+    return operations.workers()
