@@ -162,7 +162,7 @@ def register_in_every_state(app, make_mentor, make_user):
 
 def admin_pages(ids):
     return ["/admin/", "/admin/queue", "/admin/profiles", f"/admin/profiles/{ids['published']}",
-            "/admin/reports", "/admin/audit", "/admin/import", f"/admin/import/{ids['batch']}"]
+            "/admin/moderation", "/admin/audit", "/admin/import", f"/admin/import/{ids['batch']}"]
 
 
 def admin_actions(ids):
@@ -176,7 +176,7 @@ def admin_actions(ids):
         (f"/admin/profiles/{ids['published']}/suspend", {"message": "Complaints."}),
         (f"/admin/profiles/{ids['suspended']}/reinstate", {"message": "Cleared."}),
         (f"/admin/profiles/{ids['published']}/reviewed", {}),
-        (f"/admin/reports/{ids['report']}/resolve", {"message": "Spoke to the mentor."}),
+        (f"/admin/moderation/{ids['report']}/resolve", {"message": "Spoke to the mentor."}),
         (f"/admin/import/{ids['batch']}/confirm", {}),
         ("/admin/import", {"file": (io.BytesIO(b"email,name\nx@example.org,X\n"), "m.csv")}),
     ]
@@ -412,27 +412,27 @@ def test_a_member_reports_a_profile_and_a_coordinator_resolves_it(
     make_user(ADMIN_EMAIL, name=ADMIN_NAME, admin=True)
     coordinator.log_in(ADMIN_EMAIL)
     assert "1 report to resolve" in plain(coordinator.get("/admin/"))
-    open_reports = plain(coordinator.get("/admin/reports"))
+    open_reports = plain(coordinator.get("/admin/moderation"))
     assert "About Ada Okoro" in open_reports and reason in open_reports
     assert "by Rory Reporter" in open_reports
     with app.app_context():
         report_id = db.session.scalar(select(ProfileReport.id))
 
-    no_note = coordinator.post(f"/admin/reports/{report_id}/resolve", {"message": ""},
+    no_note = coordinator.post(f"/admin/moderation/{report_id}/resolve", {"message": ""},
                                follow_redirects=True)
     assert any("Write what was done" in shown for shown in flashes(no_note))
     assert reload(app, ProfileReport, report_id).resolved_at is None
 
     note = "Checked with the organisation: she worked there until 2019. Headline corrected."
-    resolved = coordinator.post(f"/admin/reports/{report_id}/resolve", {"message": note},
+    resolved = coordinator.post(f"/admin/moderation/{report_id}/resolve", {"message": note},
                                 follow_redirects=True)
     assert "Report resolved." in flashes(resolved)
     assert "No open reports." in text_of(resolved)
-    shown = text_of(coordinator.get("/admin/reports?show=resolved"))
+    shown = text_of(coordinator.get("/admin/moderation?show=resolved"))
     assert f"by {ADMIN_NAME}: {note}" in shown
     assert f"(resolved: {note})" in text_of(coordinator.get(f"/admin/profiles/{profile_id}"))
 
-    again = coordinator.post(f"/admin/reports/{report_id}/resolve",
+    again = coordinator.post(f"/admin/moderation/{report_id}/resolve",
                              {"message": "Resolved a second time."}, follow_redirects=True)
     assert "This report was already resolved." in flashes(again)
     assert reload(app, ProfileReport, report_id).resolution_note == note
@@ -449,7 +449,7 @@ def test_a_resolution_note_that_is_too_long_is_refused_with_a_reason(
                                 reason="The organisation says she never worked there.")
         db.session.commit()
         report_id = found.id
-    page = coordinator.post(f"/admin/reports/{report_id}/resolve", {"message": "x" * 4001},
+    page = coordinator.post(f"/admin/moderation/{report_id}/resolve", {"message": "x" * 4001},
                             follow_redirects=True)
     assert any("too long" in shown for shown in flashes(page)), flashes(page)
     assert reload(app, ProfileReport, report_id).resolved_at is None
@@ -502,7 +502,7 @@ def test_every_coordinator_action_is_in_the_audit_log(app, browser, coordinator,
     post(f"/admin/profiles/{approved}/suspend", {"message": "Complaint under review."})
     post(f"/admin/profiles/{approved}/reinstate", {"message": "Complaint not upheld."})
     post(f"/admin/profiles/{edited}/reviewed")
-    post(f"/admin/reports/{report_id}/resolve", {"message": "Link corrected by the mentor."})
+    post(f"/admin/moderation/{report_id}/resolve", {"message": "Link corrected by the mentor."})
 
     expected = [
         ("profile.approved", approved, "submitted → published: Welcome."),

@@ -156,9 +156,11 @@ def mark_reviewed(profile_id: int):
     return redirect(url_for("admin.profile", profile_id=found.id))
 
 
-@bp.get("/reports")
-def reports():
-    """Open reports first, oldest first; then the most recently resolved."""
+@bp.get("/moderation")
+def moderation():
+    """Reports about profiles: open ones first, oldest first; then the most recently resolved.
+
+    (The figures live at /admin/reports, in register.reports.)"""
     show_resolved = request.args.get("show") == "resolved"
     query = select(ProfileReport)
     if show_resolved:
@@ -170,7 +172,7 @@ def reports():
                   show_resolved=show_resolved, form=ModerationForm(formdata=None))
 
 
-@bp.post("/reports/<int:report_id>/resolve")
+@bp.post("/moderation/<int:report_id>/resolve")
 def resolve_report(report_id: int):
     """Close a report with a note of what was done."""
     found = db.get_or_404(ProfileReport, report_id)
@@ -182,7 +184,7 @@ def resolve_report(report_id: int):
     else:
         # Without this the page would come back unchanged, as if the click had been lost.
         flash("The note is too long; keep it under 4,000 characters.", "error")
-    return redirect(url_for("admin.reports"))
+    return redirect(url_for("admin.moderation"))
 
 
 @bp.get("/audit")
