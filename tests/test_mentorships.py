@@ -768,3 +768,15 @@ def test_profiles_not_on_the_register_still_show_in_the_portfolio(app, pair, bro
         db.session.commit()
     browser.log_in(MENTEE)
     assert browser.get("/me/mentors").status_code == 200
+
+
+def test_the_accepted_request_and_the_inbox_lead_to_the_mentorship(app, pair, browser):
+    mentor, mentee, mid = pair()
+    with app.app_context():
+        request_id = db.session.scalar(select(introductions.IntroRequest.id))
+    browser.log_in(MENTEE)
+    link = f'href="/mentorships/{mid}"'
+    assert link in browser.get(f"/requests/{request_id}").get_data(as_text=True)
+    assert link in browser.get("/me/requests?box=sent").get_data(as_text=True)
+    nav = browser.get("/").get_data(as_text=True)
+    assert 'href="/me/mentorships"' in nav and 'href="/me/mentors"' in nav

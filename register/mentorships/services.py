@@ -107,6 +107,18 @@ def original_request(mentorship: Mentorship) -> IntroRequest | None:
         .order_by(IntroRequest.answered_at.desc()).limit(1))
 
 
+def mentorship_for_request(request: IntroRequest) -> Mentorship | None:
+    """The mentorship an accepted request started (it began when the request was accepted)."""
+    if request.state != IntroRequest.ACCEPTED or request.answered_at is None:
+        return None
+    return db.session.scalar(
+        select(Mentorship)
+        .where(Mentorship.mentor_id == request.mentor_id,
+               Mentorship.mentee_id == request.mentee_id,
+               Mentorship.started_at >= request.answered_at)
+        .order_by(Mentorship.started_at, Mentorship.id).limit(1))
+
+
 def mentor_profile(mentorship: Mentorship) -> MentorProfile | None:
     """The mentor's profile, if they still have one."""
     return profiles.profile_of(mentorship.mentor)

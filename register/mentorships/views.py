@@ -58,6 +58,13 @@ def _back(mentorship: Mentorship, anchor: str = ""):
     return redirect(url_for("mentorships.show", mentorship_id=mentorship.id) + anchor)
 
 
+@bp.app_template_global()
+def mentorship_for_request(request_item):
+    """For the requests' pages (a lower area, which must not import this one): the
+    mentorship an accepted request started, to link to it."""
+    return services.mentorship_for_request(request_item)
+
+
 # Lists ------------------------------------------------------------------------------
 
 
