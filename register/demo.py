@@ -208,8 +208,118 @@ def load(mentors: int = 0, seed: int = 2026) -> str:
         if number % 200 == 0:
             db.session.flush()
     db.session.flush()
+    phase = add_mentorship_phase(now) if added else ""
     if added:
         audit.record(None, "demo.loaded", None, f"{added} demo mentors loaded.")
     return (f"Demo data: administrator {ADMIN_EMAIL}, {len(MENTEES)} mentees and {added} "
             f"published mentors ({paused} paused, {full} full). Every demo account has the "
-            f"password {DEMO_PASSWORD!r}.")
+            f"password {DEMO_PASSWORD!r}.{phase}")
+
+
+def add_mentorship_phase(now=None) -> str:
+    """Mentorships in every state, so `make run` shows the whole phase.
+
+    New (a proposal waiting), agreed with a meeting planned, with meetings held,
+    stalled, and closed with reflections and evaluations (three, so the mentor's
+    record shows its figures). Rows are written directly: no email is queued.
+    """
+    from register.introductions.models import IntroRequest
+    from register.mentorships.models import Agreement, Evaluation, Meeting, PersonalLink, Reflection
+
+    now = now or utcnow()
+    people = {email: db.session.scalar(select(User).where(User.email == email))
+              for _, email in MENTEES}
+    if None in people.values():
+        return ""
+    busy = select(Mentorship.mentor_id)
+    profiles = db.session.scalars(
+        select(MentorProfile).where(MentorProfile.state == MentorProfile.PUBLISHED,
+                                    MentorProfile.paused.is_(False),
+                                    MentorProfile.user_id.not_in(busy))
+        .order_by(MentorProfile.id).limit(5)).all()
+    if len(profiles) < 5:
+        return ""
+    morgan, sam, priya, tom = people.values()
+
+    def start(profile, mentee, days_ago, *, kind="formal", knowing=("how",), status="active",
+              closed_days_ago=None):
+        started = now - timedelta(days=days_ago)
+        profile.kind = "both"
+        profile.capacity = max(profile.capacity, 3)
+        db.session.add(IntroRequest(
+            mentee_id=mentee.id, mentor_id=profile.user_id, profile_id=profile.id,
+            subject=f"15 minutes of your time – your experience in "
+                    f"{(profile.expertise or ['your field'])[0]}",
+            aspiration="I want to lead a service improvement project within two years.",
+            why_you="Your profile describes the path I hope to follow.", ask="call15",
+            kind=kind, contexts=["career"], knowing=list(knowing), formats=["video"],
+            availability="Weekday mornings.", state=IntroRequest.ACCEPTED,
+            created_at=started - timedelta(days=3), expires_at=started + timedelta(days=11),
+            answered_at=started))
+        mentorship = Mentorship(mentor_id=profile.user_id, mentee_id=mentee.id,
+                                started_at=started, status=status)
+        if closed_days_ago is not None:
+            mentorship.closed_at = now - timedelta(days=closed_days_ago)
+            mentorship.close_reason = "goals_met"
+            mentorship.closed_by_id = mentee.id
+        db.session.add(mentorship)
+        db.session.flush()
+        return mentorship
+
+    def agreement(mentorship, proposer, agreer, *, status=Agreement.AGREED, knowing=("how",)):
+        db.session.add(Agreement(
+            mentorship_id=mentorship.id, status=status,
+            goals=["Plan a service improvement project", "Present it to the board"],
+            knowing=list(knowing), frequency="monthly", duration="6", meeting_minutes=60,
+            formats=["video"], confidentiality=(
+                "What we discuss stays between us, except where someone may come to harm."),
+            review_on=(mentorship.started_at + timedelta(days=90)).date(),
+            proposed_by_id=proposer.id, proposed_at=mentorship.started_at + timedelta(days=1),
+            agreed_by_id=agreer.id if status == Agreement.AGREED else None,
+            agreed_at=mentorship.started_at + timedelta(days=2)
+            if status == Agreement.AGREED else None))
+
+    def meeting(mentorship, days_from_now, status=Meeting.PLANNED, notes=""):
+        starts = (now + timedelta(days=days_from_now)).replace(minute=0, second=0,
+                                                               microsecond=0)
+        db.session.add(Meeting(
+            mentorship_id=mentorship.id, uid=f"demo-{mentorship.id}-{days_from_now}"
+                                             "@mentor-register",
+            status=status, starts_at=starts, minutes=60, format="video",
+            place="https://meet.example.org/demo",
+            agenda_goals=["Plan a service improvement project"], agenda="",
+            planned_by_id=mentorship.mentee_id, created_at=starts - timedelta(days=14),
+            updated_at=starts, notes=notes,
+            recorded_at=starts + timedelta(hours=2) if status != Meeting.PLANNED else None,
+            recorded_by_id=mentorship.mentor_id if status != Meeting.PLANNED else None))
+
+    new = start(profiles[0], morgan, 3, knowing=("how",))
+    agreement(new, morgan, profiles[0].user, status=Agreement.PROPOSED)
+    agreed = start(profiles[1], morgan, 20, knowing=("why",))
+    agreement(agreed, morgan, profiles[1].user, knowing=("why",))
+    meeting(agreed, 6)
+    met = start(profiles[2], priya, 75, kind="informal")
+    agreement(met, profiles[2].user, priya)
+    meeting(met, -50, Meeting.HELD, "Mapped the project's stakeholders.")
+    meeting(met, -20, Meeting.HELD, "Rehearsed the board presentation.")
+    meeting(met, 10)
+    db.session.add(PersonalLink(mentorship_id=met.id, user_id=priya.id, purpose="checkin",
+                                step="day30", secret_hash=f"demo-{met.id}", answer="met",
+                                created_at=met.started_at + timedelta(days=30),
+                                used_at=met.started_at + timedelta(days=31),
+                                expires_at=met.started_at + timedelta(days=51)))
+    start(profiles[3], tom, 90, kind="informal")  # stalled: nothing for 90 days
+    for mentee, days, score in ((morgan, 400, 5), (sam, 300, 4), (priya, 250, 4)):
+        closed = start(profiles[4], mentee, days, status=Mentorship.CLOSED,
+                       closed_days_ago=days - 180)
+        meeting(closed, -(days - 30), Meeting.HELD, "Talked through the year ahead.")
+        db.session.add(Evaluation(mentorship_id=closed.id, user_id=mentee.id, role="mentee",
+                                  usefulness=score, would_recommend=True, goals_met=score - 1,
+                                  what_changed="I plan my development each quarter."))
+        db.session.add(Reflection(mentorship_id=closed.id, user_id=mentee.id,
+                                  learned="To ask for feedback early."))
+    db.session.flush()
+    return (f" Mentorships: {profiles[0].user.email} has a proposal waiting from "
+            f"{morgan.email}; {profiles[2].user.email} has meetings with {priya.email}; "
+            f"{profiles[3].user.email} and {tom.email} are stalled; {profiles[4].user.email} "
+            "has three closed mentorships with evaluations.")

@@ -780,3 +780,22 @@ def test_the_accepted_request_and_the_inbox_lead_to_the_mentorship(app, pair, br
     assert link in browser.get("/me/requests?box=sent").get_data(as_text=True)
     nav = browser.get("/").get_data(as_text=True)
     assert 'href="/me/mentorships"' in nav and 'href="/me/mentors"' in nav
+
+
+def test_demo_data_has_mentorships_in_every_state(app):
+    from register import demo
+
+    with app.app_context():
+        demo.load(mentors=30)
+        db.session.commit()
+        statuses = db.session.scalars(select(Mentorship.status)).all()
+        assert Mentorship.CLOSED in statuses and Mentorship.ACTIVE in statuses
+        assert db.session.scalar(select(func.count()).where(
+            Agreement.status == Agreement.PROPOSED)) == 1
+        assert db.session.scalar(select(func.count()).where(Meeting.status == Meeting.HELD)) >= 2
+        assert db.session.scalar(select(func.count()).where(
+            Meeting.status == Meeting.PLANNED)) >= 2
+        assert db.session.scalars(select(Mentorship.id).where(services.stalled_clause())).all()
+        closed_mentor = db.session.scalar(select(Mentorship.mentor_id).where(
+            Mentorship.status == Mentorship.CLOSED))
+        assert services.mentoring_record(db.session.get(User, closed_mentor)).aggregates.enough
