@@ -284,3 +284,64 @@ def test_guessing_spread_over_many_addresses_meets_the_account_limit(app, browse
     assert blocked.status_code == 429
     # The account-wide window is an hour, not the quarter-hour of one address.
     assert int(blocked.headers["Retry-After"]) > 15 * 60
+
+
+# 4. Reports: confirmed accounts, one open report each -------------------------------------
+
+
+@pytest.fixture
+def published_profile(app, make_user):
+    """A published profile, straight in the database; returns its id."""
+    from register.mentors import services as profiles
+    from register.mentors.models import MentorProfile
+
+    mentor = make_user("mentor@example.org", name="Morgan Mentor")
+    with app.test_request_context():
+        profile = profiles.start_profile(db.session.get(User, mentor.id))
+        profile.state = MentorProfile.PUBLISHED
+        profile.published_at = utcnow()
+        db.session.commit()
+        return profile.id
+
+
+def open_reports(app) -> int:
+    from sqlalchemy import func
+
+    from register.mentors.models import ProfileReport
+
+    with app.app_context():
+        return db.session.scalar(select(func.count()).select_from(ProfileReport))
+
+
+REASON = "The organisation named here does not exist; the profile looks invented."
+
+
+def test_an_unconfirmed_account_cannot_report(app, browser, make_user, published_profile):
+    make_user("new@example.org", verified=False)
+    browser.log_in("new@example.org")
+    page = browser.get(f"/mentors/{published_profile}/report")
+    assert page.status_code == 403
+    assert "Confirm your email address" in page.get_data(as_text=True)
+    sent = browser.post(f"/mentors/{published_profile}/report", {"reason": REASON})
+    assert sent.status_code == 403
+    assert open_reports(app) == 0
+
+
+def test_one_open_report_per_person_and_profile(app, browser, make_user, published_profile):
+    make_user("member@example.org")
+    browser.log_in("member@example.org")
+    first = browser.post(f"/mentors/{published_profile}/report", {"reason": REASON})
+    assert first.status_code == 302
+    again = browser.post(f"/mentors/{published_profile}/report", {"reason": REASON + " Again."})
+    assert again.status_code == 422
+    assert "already reported this profile" in again.get_data(as_text=True)
+    assert open_reports(app) == 1
+    # Once the coordinators have resolved it, a new concern can be raised.
+    from register.mentors.models import ProfileReport
+
+    with app.app_context():
+        db.session.execute(update(ProfileReport).values(resolved_at=utcnow()))
+        db.session.commit()
+    assert browser.post(f"/mentors/{published_profile}/report",
+                        {"reason": REASON}).status_code == 302
+    assert open_reports(app) == 2

@@ -65,3 +65,50 @@ def test_pages_that_send_email_are_rate_limited(app, browser, mailbox):
     blocked = browser.post("/auth/forgot-password", {"email": "p9@example.org"})
     assert "too often" in blocked.get_data(as_text=True)
     assert int(blocked.headers["Retry-After"]) > 0
+
+
+def test_reports_are_rate_limited_per_account(app, browser, make_user):
+    from register.auth.models import User
+    from register.database import utcnow
+    from register.extensions import db
+    from register.mentors import services as profiles
+    from register.mentors.models import MentorProfile
+
+    ids = []
+    mentors = [make_user(f"mentor{number}@example.org", name=f"Mentor {number}")
+               for number in range(7)]
+    with app.test_request_context():
+        for mentor in mentors:
+            profile = profiles.start_profile(db.session.get(User, mentor.id))
+            profile.state, profile.published_at = MentorProfile.PUBLISHED, utcnow()
+            db.session.commit()
+            ids.append(profile.id)
+    make_user("member@example.org")
+    browser.log_in("member@example.org")
+    reason = "This profile copies another member's words and looks invented."
+    statuses = [browser.post(f"/mentors/{profile_id}/report", {"reason": reason}).status_code
+                for profile_id in ids]
+    assert statuses == [302] * 5 + [429] * 2
+    blocked = browser.post(f"/mentors/{ids[0]}/report", {"reason": reason})
+    assert "several reports in a short time" in blocked.get_data(as_text=True)
+    assert int(blocked.headers["Retry-After"]) > 0
+
+
+def test_request_limits_can_be_counted_in_redis(app_config, browser):
+    """Several workers share one count when it is kept in Redis (a real one, on loopback)."""
+    import uuid
+
+    from register import create_app
+    from tests.conftest import Browser
+
+    redis_config = dict(app_config, RATELIMIT_STORAGE_URI="redis://127.0.0.1:6379/0",
+                        RATELIMIT_KEY_PREFIX=f"test-{uuid.uuid4().hex}")
+    # Two apps stand for two worker processes: they share nothing but Redis.
+    first, second = create_app(redis_config), create_app(redis_config)
+    statuses = []
+    for number in range(7):
+        worker = Browser((first if number % 2 else second).test_client())
+        statuses.append(worker.post("/auth/forgot-password",
+                                    {"email": f"p{number}@example.org"}).status_code)
+    assert statuses[:5] == [200] * 5
+    assert statuses[5:] == [429, 429]

@@ -389,7 +389,21 @@ def availability(profile: MentorProfile, today: date | None = None) -> Availabil
 
 
 def report(profile: MentorProfile, *, by: User, reason: str) -> ProfileReport:
-    """Record a concern about a profile for the coordinators."""
+    """Record a concern about a profile for the coordinators.
+
+    Only people who have confirmed their address may report, and each person
+    has at most one open report about a profile, so nobody can bury the
+    coordinators (or a mentor) under reports from throwaway accounts.
+    """
+    if not by.verified:
+        raise ProfileError("Confirm your email address before you report a profile.")
+    already = db.session.scalar(select(ProfileReport.id).where(
+        ProfileReport.profile_id == profile.id, ProfileReport.reporter_id == by.id,
+        ProfileReport.resolved_at.is_(None)).limit(1))
+    if already is not None:
+        raise ProfileError("You have already reported this profile, and the coordinators have "
+                           "not finished looking at it. They will act on that report; there "
+                           "is no need to send another.")
     reason = (reason or "").strip()
     if len(reason) < 10:
         raise ProfileError("Tell the coordinators what is wrong, in a sentence or two.",

@@ -6,7 +6,7 @@ from flask import abort, flash, redirect, request, url_for
 from flask_login import current_user, login_required
 
 from register.auth.guards import verified_required
-from register.extensions import db
+from register.extensions import db, limiter
 from register.mentors import bp, services
 from register.mentors import vocabulary as vocab
 from register.mentors.forms import PauseForm, ProfileForm, ReportForm
@@ -37,10 +37,16 @@ def profile(profile_id: int):
                   response_time=describe_response(typical_response(found)))
 
 
+def _reporter() -> str:
+    # Reports are limited per account, wherever they are sent from.
+    return f"report:{current_user.id}"
+
+
 @bp.route("/mentors/<int:profile_id>/report", methods=["GET", "POST"])
-@login_required
+@verified_required
+@limiter.limit("5 per hour;20 per day", key_func=_reporter, methods=["POST"])
 def report(profile_id: int):
-    """Tell the coordinators about a problem with a profile."""
+    """Tell the coordinators about a problem with a profile (confirmed accounts only)."""
     found = load_profile(profile_id)
     form = ReportForm()
     if form.validate_on_submit():
