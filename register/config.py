@@ -85,6 +85,8 @@ def from_environment(instance_path: str, env: dict[str, str] | None = None) -> d
         "MAIL_DRAIN_SECONDS": 5.0,
         "MAIL_GIVE_UP_AFTER_HOURS": 72,
         "MAIL_TIMEOUT_SECONDS": 10,
+        # Meeting times are stored in UTC and typed and shown in this zone.
+        "MENTORSHIP_TIMEZONE": env.get("MENTORSHIP_TIMEZONE") or "Europe/London",
         "SEARCH_SYNC_AFTER_REQUEST": True,
         # PostgreSQL: seconds to wait for a connection, a statement, a pooled connection.
         "DATABASE_CONNECT_TIMEOUT": int(env.get("DATABASE_CONNECT_TIMEOUT") or 5),
