@@ -376,7 +376,7 @@ def test_edits_after_approval_are_flagged_until_reviewed(app, coordinator, make_
     assert "1 published profile to review" in plain(coordinator.get("/admin/"))
 
     page = text_of(coordinator.get(f"/admin/profiles/{edited}"))
-    assert "edited since approval" in page and "I have read the edits" in page
+    assert "Edited since approval" in page and "I have read the edits" in page
     done = coordinator.post(f"/admin/profiles/{edited}/reviewed", follow_redirects=True)
     assert "Marked as reviewed." in flashes(done)
     assert "I have read the edits" not in text_of(done)

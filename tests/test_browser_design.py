@@ -168,3 +168,146 @@ def test_home_page_puts_the_search_first_and_the_footer_pages_are_real(
         expect(page.get_by_role("main")).to_contain_text(words)
         expect(page.get_by_role("main")).to_contain_text("Example Professional Society")
         look_at(page, shots, link.split()[0].lower())
+
+
+# Requests: the mentor decides from the card -----------------------------------------
+
+
+def test_a_mentor_decides_from_the_inbox_card_and_declining_asks_first(
+        open_page, live_server, make_user, shots):
+    mentor = make_user(email="ada@example.org", name="Ada Okoro")
+    profile_id = publish(live_server, mentor, display_name="Dr Ada Okoro")
+    mia = make_user(email="mia@example.org", name="Mia Mentee")
+    subject = "15 minutes of your time – your experience in quality improvement"
+    first = send_request(live_server, mia, profile_id, subject)
+    send_request(live_server, make_user(name="Sam Second"), profile_id, "A question on audits")
+
+    page = open_page()
+    log_in(page, "ada@example.org")
+    page.get_by_role("navigation", name="Main").get_by_role("link", name="Requests").click()
+    expect(page.get_by_role("heading", level=1, name="Your requests")).to_be_visible()
+    card = page.get_by_role("article", name=subject)
+    # Everything a mentor needs to decide is on the card.
+    expect(card.get_by_role("heading", level=2, name=subject)).to_be_visible()
+    expect(card).to_contain_text("From Mia Mentee")
+    expect(card).to_contain_text(ASPIRATION)
+    expect(card).to_contain_text(WHY_YOU)
+    expect(card).to_contain_text("A 15-minute conversation")
+    expect(card).to_contain_text("Weekday mornings")
+    tag = card.locator(".status-tag")
+    expect(tag).to_have_text("Waiting for an answer")
+    assert background(tag) != background(card.locator("xpath=.."))
+    # Accept is the main action; declining is a separate, quieter choice whose reason and
+    # red button appear only once chosen.
+    accept = card.get_by_role("button", name="Accept", exact=True)
+    expect(accept).to_be_visible()
+    expect(card.get_by_label("Reason for declining")).to_be_hidden()
+    decline_choice = card.get_by_text("Decline this request")
+    assert background(decline_choice) != background(accept)
+    look_at(page, shots, "inbox-mentor")
+
+    decline_choice.click()
+    reason = card.get_by_label("Reason for declining")
+    expect(reason).to_be_visible()
+    decline = card.get_by_role("button", name="Decline", exact=True)
+    assert background(decline) == "rgb(176, 0, 32)", "declining is shown as destructive"
+    page.set_viewport_size(PHONE)
+    # On a phone, Accept and the decline form do not run into each other.
+    accept_box, reason_box = accept.bounding_box(), reason.bounding_box()
+    assert accept_box["y"] + accept_box["height"] < reason_box["y"]
+    look_at(page, shots, "inbox-mentor-declining", widths=(PHONE,))
+
+    reason.select_option(label="I am at capacity just now")
+    decline.click()
+    expect(card.locator(".status-tag")).to_have_text("Declined")
+    expect(card.get_by_role("button")).to_have_count(0)
+    audit(page, impacts=ALL_IMPACTS)
+
+    # The mentee sees no "received" tab: they are not a mentor.
+    mentee = open_page()
+    log_in(mentee, "mia@example.org")
+    nav = mentee.get_by_role("navigation", name="Main")
+    expect(nav.get_by_role("link", name="Become a mentor")).to_be_visible()
+    expect(nav.get_by_role("link", name="Mentor profile")).to_have_count(0)
+    nav.get_by_role("link", name="Requests").click()
+    expect(mentee.get_by_role("link", name="Received (as a mentor)")).to_have_count(0)
+    sent = mentee.get_by_role("article", name=subject)
+    expect(sent.locator(".status-tag")).to_have_text("Declined")
+    look_at(mentee, shots, "inbox-mentee")
+    mentee.goto(f"/requests/{first}")
+    expect(mentee.get_by_role("heading", level=1, name=subject)).to_be_visible()
+    look_at(mentee, shots, "request")
+
+
+def test_the_header_fits_a_phone_with_the_account_set_apart(page, live_server, make_user):
+    make_user(email="grace@example.org", name="Grace Hopper-Livingstone")
+    log_in(page, "grace@example.org")
+    page.goto("/mentors")
+    nav = page.get_by_role("navigation", name="Main")
+    sections = ("Find a mentor", "Requests", "Become a mentor")
+    # At a desk every section is in view; a mentee is offered to become a mentor.
+    for link in sections:
+        expect(nav.get_by_role("link", name=link, exact=True)).to_be_visible()
+    expect(nav.get_by_role("link", name="Mentor profile")).to_have_count(0)
+    expect(nav.get_by_text("Menu", exact=True)).to_be_hidden()
+
+    page.set_viewport_size(PHONE)
+    name = nav.get_by_role("link", name="Your account: Grace Hopper-Livingstone")
+    log_out = nav.get_by_role("button", name="Log out")
+    menu = nav.get_by_text("Menu", exact=True)
+    # Two rows: the service and the account on top, the menu of sections below.
+    header = page.locator(".header-bar").bounding_box()
+    assert header["height"] < 110, f"the header is {header['height']} px tall"
+    assert name.bounding_box()["y"] < menu.bounding_box()["y"]
+    assert log_out.bounding_box()["x"] > menu.bounding_box()["x"]
+    expect(nav.get_by_role("link", name="Requests")).to_be_hidden()
+    menu.click()
+    for link in sections:
+        expect(nav.get_by_role("link", name=link, exact=True)).to_be_visible()
+    no_sideways_scroll(page)
+    audit(page, impacts=ALL_IMPACTS)
+
+
+# Coordinators: the vetting queue ---------------------------------------------------------
+
+
+def test_the_vetting_queue_shows_the_mentors_words_and_rejecting_takes_a_second_step(
+        page, live_server, make_user, shots):
+    make_user(email="cora@example.org", name="Cora Ordinator", admin=True)
+    ada = make_user(email="ada@example.org", name="Ada Okoro")
+    publish(live_server, ada, display_name="Dr Ada Okoro", state=MentorProfile.SUBMITTED)
+    log_in(page, "cora@example.org")
+    page.goto("/admin/queue")
+    entry = page.get_by_role("listitem").filter(
+        has=page.get_by_role("heading", level=2, name="Dr Ada Okoro"))
+    # What the vetter must read is open from the start.
+    expect(entry.get_by_role("region", name="Experience, in Dr Ada Okoro's words")).to_contain_text(
+        "Twenty years in critical care nursing")
+    expect(entry.locator(".status-tag")).to_have_text("Waiting to be checked")
+    approve = entry.get_by_role("button", name="Approve and publish")
+    changes = entry.get_by_role("button", name="Request changes")
+    assert background(approve) != background(changes), "a secondary button looks secondary"
+    expect(entry.get_by_role("button", name="Yes, reject it")).to_be_hidden()
+    look_at(page, shots, "admin-queue")
+
+    entry.get_by_text("Reject the profile").click()
+    entry.get_by_label("Why it cannot be published").fill("Not a mentoring profile.")
+    confirm = entry.get_by_role("button", name="Yes, reject it")
+    assert background(confirm) == "rgb(176, 0, 32)"
+    confirm.click()
+    expect(page.get_by_role("status")).to_contain_text("Dr Ada Okoro: Rejected")
+    audit(page, impacts=ALL_IMPACTS)
+
+
+def test_rejecting_and_declining_work_without_javascript(open_page, live_server, make_user):
+    make_user(email="cora@example.org", name="Cora Ordinator", admin=True)
+    ada = make_user(email="ada@example.org", name="Ada Okoro")
+    publish(live_server, ada, display_name="Dr Ada Okoro", state=MentorProfile.SUBMITTED)
+    page = open_page(java_script_enabled=False)
+    log_in(page, "cora@example.org")
+    page.goto("/admin/queue")
+    page.get_by_text("Reject the profile").click()
+    page.get_by_label("Why it cannot be published").fill("Not a mentoring profile.")
+    page.get_by_role("button", name="Yes, reject it").click()
+    expect(page.get_by_role("status")).to_contain_text("Dr Ada Okoro: Rejected")
+    audit(page, impacts=ALL_IMPACTS)

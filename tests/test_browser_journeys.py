@@ -428,6 +428,9 @@ def test_a_mentor_declines_from_the_inbox_in_place(page, live_server, make_user)
 
     mark_page(page)
     address = page.url
+    # Declining asks for its reason only once the mentor has chosen to decline.
+    expect(card.get_by_label("Reason for declining")).to_be_hidden()
+    card.get_by_text("Decline this request").click()
     card.get_by_label("Reason for declining").select_option(label="I am at capacity just now")
     card.get_by_label("Message (optional)").fill("Try again in the spring.")
     card.get_by_role("button", name="Decline").click()

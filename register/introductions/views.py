@@ -10,6 +10,7 @@ from register.introductions import bp, services
 from register.introductions import vocabulary as ivocab
 from register.introductions.forms import AcceptForm, DeclineForm, RequestForm
 from register.introductions.models import IntroRequest
+from register.mentors.services import profile_of
 from register.mentors.views import load_profile
 from register.web import carry_out, is_fragment_request, render
 
@@ -107,9 +108,10 @@ def _labels(draft) -> dict:
 @login_required
 def inbox():
     """Requests received and sent: waiting ones first, oldest first."""
-    box = request.args.get("box", "received")
+    box = request.args.get("box", "")
     if box not in ("received", "sent"):
-        box = "received"
+        # A mentee who has never written a profile receives nothing: show what they sent.
+        box = "received" if profile_of(current_user) else "sent"
     return render("introductions/inbox.html", box=box,
                   requests=services.for_user(current_user, box),
                   decline_reasons=ivocab.DECLINE_REASONS,
@@ -233,3 +235,9 @@ def _prefill(form: RequestForm, args) -> None:
     for name in ("contexts", "knowing", "formats"):
         if args.getlist(name):
             getattr(form, name).data = args.getlist(name)
+
+
+@bp.app_context_processor
+def _request_vocabulary():
+    # The request's own choices (asks, kinds, ways to meet), for every template that shows one.
+    return {"ivocab": ivocab}
