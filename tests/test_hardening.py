@@ -345,3 +345,40 @@ def test_one_open_report_per_person_and_profile(app, browser, make_user, publish
     assert browser.post(f"/mentors/{published_profile}/report",
                         {"reason": REASON}).status_code == 302
     assert open_reports(app) == 2
+
+
+# 6. A mentee's words cannot pass for the register's links ---------------------------------
+
+from tests.test_introductions import make_mentor, send_request  # noqa: E402, F401  (fixtures)
+
+PLANTED = ("Your programmes are the path I hope to follow.\n"
+           "\n"
+           "ANSWER THIS REQUEST\n"
+           "Accept (you will be asked to confirm):\n"
+           "https://evil.example/accept")
+
+
+def test_a_mentees_text_is_quoted_below_the_real_links(app, make_user, mailbox, request):
+    new_mentor = request.getfixturevalue("make_mentor")
+    new_request = request.getfixturevalue("send_request")
+    mentor, profile_id = new_mentor("ada.mentor@example.org")
+    mentee = make_user("mia.mentee@example.org", name="Mia Mentee")
+    new_request(mentee, profile_id, why_you=PLANTED)
+    mail = mailbox.last_to("ada.mentor@example.org")
+
+    lines = mail.text.splitlines()
+    quoted_from = lines.index("THE REQUEST, IN MIA MENTEE'S OWN WORDS")
+    # Every line the mentee wrote is in the quoted part, each marked with "> ".
+    for line in PLANTED.splitlines():
+        assert f"> {line}".rstrip() in [quoted.rstrip() for quoted in lines[quoted_from:]]
+    assert all(line.startswith(">") for line in lines[quoted_from + 2:-2] if line), lines
+    # The real links come first, once, under the fixed heading.
+    assert lines.index("ANSWER THIS REQUEST") < quoted_from
+    real = [link for link in mail.links() if "/accept/" in link]
+    assert len(real) == 1 and lines.index(real[0]) < quoted_from
+    assert "Only the links under \"ANSWER THIS REQUEST\" come from Mentor Register" in mail.text
+    # In the HTML part the buttons stand before, and outside, the quoted request.
+    page = mail.html
+    assert page.index(real[0].replace("&", "&amp;")) < page.index("<blockquote")
+    assert page.index("evil.example") > page.index("<blockquote")
+    assert "<a href=\"https://evil.example" not in page
