@@ -55,6 +55,7 @@ lint: $(VENV)/.test-installed
 clean:
 	rm -rf $(VENV) node_modules register/static/vendor instance .pytest_cache
 
-# Search benchmark: BENCH_PROFILES=20000 by default; writes docs/benchmarks.md.
+# Search and reports benchmarks: BENCH_PROFILES=20000 by default; write docs/benchmarks.md.
 bench: setup
 	$(BIN)/python bench/search_bench.py --write docs/benchmarks.md
+	$(BIN)/python bench/reports_bench.py --append docs/benchmarks.md

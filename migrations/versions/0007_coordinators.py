@@ -50,13 +50,22 @@ def upgrade():
                                     ['proposed_by_id'], ['id'], ondelete='SET NULL')
         batch_op.create_index(op.f('ix_intro_request_proposed_by_id'), ['proposed_by_id'],
                               unique=False)
-        # The figures select requests by the day they were sent, whatever their state.
-        batch_op.create_index('ix_intro_request_created_at', ['created_at'], unique=False)
+        # The figures read a period's requests from these indexes alone, not the wide
+        # rows (see IntroRequest.__table_args__).
+        batch_op.create_index('ix_intro_request_figures',
+                              ['created_at', 'state', 'decline_reason', 'answered_at',
+                               'closed_note', 'profile_id'], unique=False)
+        if op.get_bind().dialect.name == 'sqlite':
+            batch_op.create_index('ix_intro_request_asked',
+                                  ['created_at', 'profile_id', 'knowing', 'contexts'],
+                                  unique=False)
 
 
 def downgrade():
     with op.batch_alter_table('intro_request', schema=None) as batch_op:
-        batch_op.drop_index('ix_intro_request_created_at')
+        if op.get_bind().dialect.name == 'sqlite':
+            batch_op.drop_index('ix_intro_request_asked')
+        batch_op.drop_index('ix_intro_request_figures')
         batch_op.drop_index(op.f('ix_intro_request_proposed_by_id'))
         batch_op.drop_constraint(op.f('fk_intro_request_proposed_by_id_user'),
                                  type_='foreignkey')

@@ -21,7 +21,13 @@ class IntroRequest(db.Model):
         Index("ix_intro_request_mentor_state", "mentor_id", "state"),
         Index("ix_intro_request_mentee_state", "mentee_id", "state"),
         Index("ix_intro_request_state_created", "state", "created_at"),
-        Index("ix_intro_request_created_at", "created_at"),
+        # The figures read a period's requests from these alone, not from the wide rows:
+        # outcomes, reasons, answer times and the mentor's profile (for the sector) ...
+        Index("ix_intro_request_figures", "created_at", "state", "decline_reason",
+              "answered_at", "closed_note", "profile_id"),
+        # ... and what was asked for (SQLite only: PostgreSQL's json has no btree order).
+        Index("ix_intro_request_asked", "created_at", "profile_id", "knowing",
+              "contexts").ddl_if(dialect="sqlite"),
     )
 
     PENDING = "pending"

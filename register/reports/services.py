@@ -20,10 +20,11 @@ Definitions, in one place:
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 
-from sqlalchemy import and_, case, func, literal, or_, select
+from sqlalchemy import Text, and_, case, cast, func, literal, or_, select
 
 from register.extensions import db
 from register.introductions import vocabulary as ivocab
@@ -37,13 +38,10 @@ from register.reports.tables import (
     Table,
     as_csv,
     chart,
-    count_if,
     csv_safe,
     describe_duration,
-    dialect,
-    lists,
     month,
-    percentile,
+    percentiles,
     seconds_between,
 )
 
@@ -141,23 +139,36 @@ def request_figures(period: Period, now: datetime) -> RequestFigures:
     """Requests sent in the period and what became of them; how fast mentors answer."""
     scope = _request_scope(period)
     state = IntroRequest.state
-    sent, accepted, declined, withdrawn, expired, waiting = db.session.execute(
-        select(func.count(), count_if(state == IntroRequest.ACCEPTED),
-               count_if(state == IntroRequest.DECLINED),
-               count_if(state == IntroRequest.WITHDRAWN),
-               count_if(state == IntroRequest.EXPIRED),
-               count_if(state == IntroRequest.PENDING)).where(scope)).one()
+    # One pass over the period's requests, grouped by month, state and reason: a few
+    # hundred groups at most, added up below.
+    by_month = month(IntroRequest.created_at).label("month")
+    groups = db.session.execute(
+        select(by_month, state, IntroRequest.decline_reason, func.count())
+        .where(scope).group_by(by_month, state, IntroRequest.decline_reason)).all()
+    states: dict[str, int] = {}
+    reasons: dict[str | None, int] = {}
+    months: dict[str, list[int]] = {}
+    for when, what, reason, count in groups:
+        states[what] = states.get(what, 0) + count
+        tally = months.setdefault(when, [0, 0])
+        tally[0] += count
+        if what == IntroRequest.ACCEPTED:
+            tally[1] += count
+        if what == IntroRequest.DECLINED:
+            reasons[reason] = reasons.get(reason, 0) + count
+    accepted, declined, withdrawn, expired, waiting = (
+        states.get(s, 0) for s in (IntroRequest.ACCEPTED, IntroRequest.DECLINED,
+                                   IntroRequest.WITHDRAWN, IntroRequest.EXPIRED,
+                                   IntroRequest.PENDING))
+    sent = sum(states.values())
     outcomes = accepted + declined + expired
     rate = accepted / outcomes if outcomes else None
 
-    took = seconds_between(IntroRequest.created_at, IntroRequest.answered_at).label("took")
+    took = seconds_between(IntroRequest.created_at, IntroRequest.answered_at)
     answered = and_(scope, IntroRequest.answered_at.is_not(None),
                     IntroRequest.closed_note.is_(None),
                     state.in_([IntroRequest.ACCEPTED, IntroRequest.DECLINED]))
-    answers = db.session.scalar(select(func.count()).where(answered)) or 0
-    values = select(took).where(answered)
-    median = percentile(values, took, 0.5, answers)
-    p90 = percentile(values, took, 0.9, answers)
+    median, p90 = percentiles(took, answered, (0.5, 0.9))
 
     long_waits = and_(state == IntroRequest.PENDING,
                       IntroRequest.created_at <= now - WAITING_TOO_LONG)
@@ -175,10 +186,6 @@ def request_figures(period: Period, now: datetime) -> RequestFigures:
     outcome_rows = [["Sent", sent], ["Accepted", accepted], ["Declined", declined],
                     ["Withdrawn by the mentee", withdrawn], ["Expired without an answer", expired],
                     ["Still waiting", waiting]]
-    reasons = dict(db.session.execute(
-        select(IntroRequest.decline_reason, func.count())
-        .where(scope, state == IntroRequest.DECLINED)
-        .group_by(IntroRequest.decline_reason)).all())
     reason_rows = [[c.label, reasons.get(c.code, 0)] for c in ivocab.DECLINE_REASONS]
     unknown = sum(n for code, n in reasons.items()
                   if code not in vocab.codes(ivocab.DECLINE_REASONS))
@@ -188,11 +195,7 @@ def request_figures(period: Period, now: datetime) -> RequestFigures:
         reason_rows = []
     if not sent:
         outcome_rows = []
-    by_month = month(IntroRequest.created_at).label("month")
-    monthly = db.session.execute(
-        select(by_month, func.count(), count_if(state == IntroRequest.ACCEPTED))
-        .where(scope).group_by(by_month).order_by(by_month)).all()
-    monthly_rows = [[m, n, a] for m, n, a in monthly]
+    monthly_rows = [[m, *months[m]] for m in sorted(months)]
     tables = [
         Table("requests", "What became of the requests sent", ["Outcome", "Requests"],
               outcome_rows, chart=chart("Requests by outcome", outcome_rows)),
@@ -222,6 +225,23 @@ def _search_stats():
     return getattr(models, "SearchQueryStat", None)
 
 
+def _tally(groups, dimensions: tuple[str, ...]) -> dict[str, dict[str, list[int]]]:
+    """Add up grouped rows (knowing list, contexts list, sector, *numbers) per code.
+
+    The database groups the rows by their lists (a few hundred combinations at
+    most); each combination's numbers are added to every code in it here.
+    """
+    totals: dict[str, dict[str, list[int]]] = {name: {} for name in dimensions}
+    for knowing, contexts, sector, *numbers in groups:
+        lists = (json.loads(knowing or "[]"), json.loads(contexts or "[]"), [sector or ""])
+        for name, codes in zip(dimensions, lists, strict=True):
+            for code in codes:
+                slot = totals[name].setdefault(code, [0] * len(numbers))
+                for index, number in enumerate(numbers):
+                    slot[index] += int(number or 0)
+    return totals
+
+
 def supply_and_demand(period: Period, today: date) -> list[Table]:
     """Published mentors and their spare places by form of knowing, purpose and sector,
     against what mentees ask for: objectives, requests sent and searches."""
@@ -230,70 +250,58 @@ def supply_and_demand(period: Period, today: date) -> list[Table]:
               .group_by(Mentorship.mentor_id).subquery())
     paused = and_(MentorProfile.paused,
                   or_(MentorProfile.away_until.is_(None), MentorProfile.away_until > today))
-    room = func.max(MentorProfile.capacity - func.coalesce(active.c.active, 0), 0) \
-        if dialect() == "sqlite" else \
-        func.greatest(MentorProfile.capacity - func.coalesce(active.c.active, 0), 0)
-    spare = case((paused, 0), else_=room)
+    left = MentorProfile.capacity - func.coalesce(active.c.active, 0)
+    spare = case((paused, 0), (left > 0, left), else_=0)
     published = MentorProfile.state == MentorProfile.PUBLISHED
     if period.sector:
         published = and_(published, MentorProfile.sector == period.sector)
+    dimensions = ("knowing", "contexts", "sector")
 
+    # Each source grouped by its lists (as their JSON text) and sector in the
+    # database: one pass each.
+    def text(column):
+        return cast(column, Text)
+
+    supply = _tally(db.session.execute(
+        select(text(MentorProfile.knowing), text(MentorProfile.contexts), MentorProfile.sector,
+               func.count(), func.sum(spare))
+        .outerjoin(active, active.c.mentor_id == MentorProfile.user_id).where(published)
+        .group_by(text(MentorProfile.knowing), text(MentorProfile.contexts),
+                  MentorProfile.sector)).all(), dimensions)
+    wanted = MenteeObjectives.sector == period.sector if period.sector else literal(True)
+    objectives = _tally(db.session.execute(
+        select(text(MenteeObjectives.knowing), text(MenteeObjectives.contexts),
+               MenteeObjectives.sector, func.count()).where(wanted)
+        .group_by(text(MenteeObjectives.knowing), text(MenteeObjectives.contexts),
+                  MenteeObjectives.sector)).all(), dimensions)
+    requests = _tally(db.session.execute(
+        select(text(IntroRequest.knowing), text(IntroRequest.contexts), MentorProfile.sector,
+               func.count())
+        .select_from(IntroRequest)
+        .join(MentorProfile, MentorProfile.id == IntroRequest.profile_id)
+        .where(_request_scope(period))
+        .group_by(text(IntroRequest.knowing), text(IntroRequest.contexts),
+                  MentorProfile.sector)).all(), dimensions)
     stats = _search_stats()
-    dimensions = [("knowing", "Form of knowing", vocab.KNOWING, "knowing", "knowing"),
-                  ("contexts", "Purpose", vocab.CONTEXTS, "contexts", "context")]
     tables = []
-    request_scope = _request_scope(period)
-    for key, heading, choices, column, search_group in dimensions:
-        supply_columns = []
-        for c in choices:
-            has = lists(getattr(MentorProfile, column), c.code)
-            supply_columns += [count_if(has), func.coalesce(func.sum(case((has, spare),
-                                                                           else_=0)), 0)]
-        supply = db.session.execute(
-            select(*supply_columns).select_from(MentorProfile)
-            .outerjoin(active, active.c.mentor_id == MentorProfile.user_id)
-            .where(published)).one()
-        wanted = MenteeObjectives.sector == period.sector if period.sector else literal(True)
-        objectives = db.session.execute(select(*[
-            count_if(lists(getattr(MenteeObjectives, column), c.code)) for c in choices])
-            .where(wanted)).one()
-        requests = db.session.execute(select(*[
-            count_if(lists(getattr(IntroRequest, column), c.code)) for c in choices])
-            .where(request_scope)).one()
-        searches = _searches_by_filter(stats, period, search_group, choices)
+    for name, key, heading, choices, group in (
+            ("knowing", "supply-knowing", "Form of knowing", vocab.KNOWING, "knowing"),
+            ("contexts", "supply-contexts", "Purpose", vocab.CONTEXTS, "context"),
+            ("sector", "supply-sector", "Sector", vocab.SECTORS, "sector")):
+        searches = _searches_by_filter(stats, period, group, choices)
         rows = []
         for index, c in enumerate(choices):
-            rows.append([c.label, supply[2 * index], supply[2 * index + 1], objectives[index],
-                         requests[index], searches[index] if searches else "–"])
+            if name == "sector" and period.sector and c.code != period.sector:
+                continue
+            mentors, free = supply[name].get(c.code, [0, 0])
+            rows.append([c.label, mentors, free, objectives[name].get(c.code, [0])[0],
+                         requests[name].get(c.code, [0])[0],
+                         searches[index] if searches is not None else "–"])
         tables.append(Table(
-            f"supply-{key}", f"Supply and demand by {heading.lower()}",
+            key, f"Supply and demand by {heading.lower()}",
             [heading, "Mentors published", "Places free", "Mentees' objectives",
              "Requests sent", "Searches"], rows,
             chart=chart(f"Places free by {heading.lower()}", rows, value=2)))
-
-    # By sector: one grouped query each way.
-    supply = {s: (n, free) for s, n, free in db.session.execute(
-        select(MentorProfile.sector, func.count(), func.coalesce(func.sum(spare), 0))
-        .outerjoin(active, active.c.mentor_id == MentorProfile.user_id)
-        .where(published).group_by(MentorProfile.sector)).all()}
-    objectives = dict(db.session.execute(
-        select(MenteeObjectives.sector, func.count()).group_by(MenteeObjectives.sector)).all())
-    requests = dict(db.session.execute(
-        select(MentorProfile.sector, func.count()).select_from(IntroRequest).join(
-            MentorProfile, MentorProfile.id == IntroRequest.profile_id)
-        .where(request_scope).group_by(MentorProfile.sector)).all())
-    searches = _searches_by_filter(stats, period, "sector", vocab.SECTORS)
-    rows = []
-    for index, c in enumerate(vocab.SECTORS):
-        if period.sector and c.code != period.sector:
-            continue
-        n, free = supply.get(c.code, (0, 0))
-        rows.append([c.label, n, free, objectives.get(c.code, 0), requests.get(c.code, 0),
-                     searches[index] if searches else "–"])
-    tables.append(Table("supply-sector", "Supply and demand by sector",
-                        ["Sector", "Mentors published", "Places free", "Mentees' objectives",
-                         "Requests sent", "Searches"], rows,
-                        chart=chart("Places free by sector", rows, value=2)))
     return tables
 
 

@@ -5,10 +5,9 @@ from __future__ import annotations
 
 import csv
 import io
-import math
 from dataclasses import dataclass
 
-from sqlalchemy import Text, case, cast, func
+from sqlalchemy import Text, and_, case, cast, func, or_, select
 
 from register.extensions import db
 
@@ -73,12 +72,26 @@ def count_if(condition):
     return func.coalesce(func.sum(case((condition, 1), else_=0)), 0)
 
 
-def percentile(values_query, column, share: float, count: int) -> float | None:
-    """The nearest-rank percentile of `column` in `values_query`: one ordered pick."""
-    if count == 0:
-        return None
-    offset = max(0, math.ceil(share * count) - 1)
-    return db.session.scalar(values_query.order_by(column).offset(offset).limit(1))
+def percentiles(value, where, shares: tuple[float, ...]) -> list[float | None]:
+    """Nearest-rank percentiles of the SQL expression `value` over the rows `where`
+    selects: one sort in the database (a window function), and only the picked rows
+    come back.
+
+    The pick for `share` of n values is position ceil(share * n), the one integer p
+    with share * n <= p < share * n + 1; the same test picks it out here.
+    """
+    ranked = select(value.label("value"),
+                    func.row_number().over(order_by=value).label("position"),
+                    func.count().over().label("total")).where(where).subquery()
+    rows = db.session.execute(select(ranked.c.position, ranked.c.value, ranked.c.total).where(
+        or_(*[and_(ranked.c.position >= share * ranked.c.total,
+                   ranked.c.position < share * ranked.c.total + 1) for share in shares]))).all()
+    picked = []
+    for share in shares:
+        found = [v for position, v, total in rows
+                 if share * total <= position < share * total + 1]
+        picked.append(float(found[0]) if found else None)
+    return picked
 
 
 def describe_duration(seconds: float | None) -> str:
