@@ -425,7 +425,8 @@ def evaluation(**overrides) -> services.EvaluationDraft:
     return services.EvaluationDraft(**values)
 
 
-def test_evaluations_are_once_each_and_figures_need_three_answers(app, pair, browser):
+@BOTH_BACKENDS
+def test_evaluations_are_once_each_and_figures_need_three_answers(app, pair, browser, backend):
     pairs = [pair() for _ in range(3)]
     for _, each_mentee, each_mid in pairs:
         in_app(app, lambda m=each_mid, p=each_mentee: services.close(
@@ -544,7 +545,8 @@ def test_review_dates_bring_a_check_in_each(app, pair):
         assert db.session.scalar(select(Reminder.step)) == f"review-{review.isoformat()}"
 
 
-def test_stalled_after_60_silent_days_with_one_reminder(app, pair, mailbox):
+@BOTH_BACKENDS
+def test_stalled_after_60_silent_days_with_one_reminder(app, pair, mailbox, backend):
     mentor, mentee, mid = pair()
     busy_mentor, _, busy = pair()
     age_mentorship(app, mid, days=61)
@@ -721,7 +723,8 @@ def test_portfolio_shows_gaps_linking_to_a_filtered_search(app, pair, browser):
     assert "Find a mentor for knowing whom" in page
 
 
-def test_mentoring_record_page_and_csv(app, pair, browser):
+@BOTH_BACKENDS
+def test_mentoring_record_page_and_csv(app, pair, browser, backend):
     mentor, mentee, mid = pair()
     meeting_id = in_app(app, lambda: services.plan_meeting(
         mentorship(mid), by=person(mentee), draft=meeting_draft(minutes=45)).id)
