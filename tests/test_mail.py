@@ -204,30 +204,97 @@ def test_mail_queued_while_smtp_is_down_arrives_exactly_once_when_it_is_back(
             smtp_server.start()
 
 
-def test_each_failure_waits_longer_before_the_next_try(app, make_app):
+# What the register promises, written here rather than read from the code or the
+# configuration (a test that reads the setting the code reads cannot notice it change):
+# the first retry after a minute, each wait twice the one before, never more than two
+# hours apart, each wait within 10% either way so a queue that failed together does not
+# retry in lockstep, and a message given up only once it is 72 hours old.
+BACKOFF_MINUTES = [1, 2, 4, 8, 16, 32, 64, 120, 120, 120]
+JITTER = (0.9, 1.1)
+GIVE_UP_HOURS = 72
+
+
+@pytest.fixture
+def jitter(monkeypatch):
+    """Pin the retry jitter: jitter("lowest"), jitter("middle") or jitter("highest")."""
+    import register.mail.outbox as outbox_module
+
+    def pin(where: str) -> None:
+        def uniform(low: float, high: float) -> float:
+            assert (low, high) == JITTER, "the jitter is no longer 10% either way"
+            return {"lowest": low, "middle": (low + high) / 2, "highest": high}[where]
+
+        monkeypatch.setattr(outbox_module.random, "uniform", uniform)
+
+    return pin
+
+
+def next_wait(app, unreachable) -> tuple[int, timedelta, timedelta]:
+    """Fail one send; (attempts, shortest and longest possible wait) for the retry it set.
+
+    The wait is bracketed by the clock read just before and just after the drain.
+    """
+    before = utcnow()
+    assert send_due(unreachable).retried == 1
+    after = utcnow()
+    [row] = outbox(app)
+    assert row.status == OutboxMessage.PENDING
+    return row.attempts, row.next_attempt_at - after, row.next_attempt_at - before
+
+
+def test_each_failure_waits_twice_as_long_up_to_two_hours(app, make_app, jitter):
+    jitter("middle")
     unreachable = make_app(MAIL_PORT=free_port())  # nothing listens there
     queue_password_changed(app, [person(1)])
+    slack = timedelta(milliseconds=5)  # what the database keeps of a timestamp
 
-    before_first = utcnow()
-    assert send_due(unreachable).retried == 1
-    [first] = outbox(app)
-    change_outbox(app, next_attempt_at=utcnow())
-    assert send_due(unreachable).retried == 1
-    after_second = utcnow()
-    [second] = outbox(app)
+    for attempt, minutes in enumerate(BACKOFF_MINUTES, start=1):
+        attempts, shortest, longest = next_wait(app, unreachable)
+        assert attempts == attempt
+        assert shortest - slack <= timedelta(minutes=minutes) <= longest + slack, (
+            f"attempt {attempt}: waited {shortest}..{longest}, promised {minutes} minutes")
+        change_outbox(app, next_attempt_at=utcnow())  # the retry time has come
 
-    assert (first.attempts, second.attempts) == (1, 2)
-    assert second.status == OutboxMessage.PENDING
-    longest_first_wait = first.next_attempt_at - before_first
-    shortest_second_wait = second.next_attempt_at - after_second
-    assert timedelta(seconds=30) < longest_first_wait < shortest_second_wait
+
+@pytest.mark.parametrize(("where", "first_seconds", "capped_minutes"),
+                         [("lowest", 54, 108), ("highest", 66, 132)])
+def test_the_jitter_stays_within_ten_percent(app, make_app, jitter, where, first_seconds,
+                                             capped_minutes):
+    jitter(where)
+    unreachable = make_app(MAIL_PORT=free_port())
+    queue_password_changed(app, [person(1)])
+    slack = timedelta(milliseconds=5)
+
+    _, shortest, longest = next_wait(app, unreachable)
+    assert shortest - slack <= timedelta(seconds=first_seconds) <= longest + slack
+
+    # Long after the waits reached their two-hour ceiling.
+    change_outbox(app, next_attempt_at=utcnow(), attempts=20)
+    attempts, shortest, longest = next_wait(app, unreachable)
+    assert attempts == 21
+    assert shortest - slack <= timedelta(minutes=capped_minutes) <= longest + slack
+
+
+def test_a_message_is_retried_until_it_is_72_hours_old(app, make_app, mailbox, jitter):
+    jitter("middle")
+    unreachable = make_app(MAIL_PORT=free_port())
+    queue_password_changed(app, [person(1)])
+    change_outbox(app, created_at=utcnow() - timedelta(hours=GIVE_UP_HOURS - 1, minutes=59),
+                  attempts=40)
+
+    result = send_due(unreachable)
+
+    [row] = outbox(app)
+    assert (result.sent, result.retried, result.failed) == (0, 1, 0)
+    assert row.status == OutboxMessage.PENDING and row.attempts == 41
+    assert "Connection refused" in row.last_error
 
 
 def test_an_old_message_is_given_up_with_the_reason_and_never_retried(app, make_app, mailbox):
     unreachable = make_app(MAIL_PORT=free_port())
     queue_password_changed(app, [person(1)])
-    hours = app.config["MAIL_GIVE_UP_AFTER_HOURS"]
-    change_outbox(app, created_at=utcnow() - timedelta(hours=hours, minutes=1), attempts=40)
+    change_outbox(app, created_at=utcnow() - timedelta(hours=GIVE_UP_HOURS, minutes=1),
+                  attempts=40)
 
     result = send_due(unreachable)
 
