@@ -209,6 +209,7 @@ def load(mentors: int = 0, seed: int = 2026) -> str:
             db.session.flush()
     db.session.flush()
     phase = add_mentorship_phase(now) if added else ""
+    phase += add_coordinator_data(now) if added else ""
     if added:
         audit.record(None, "demo.loaded", None, f"{added} demo mentors loaded.")
     return (f"Demo data: administrator {ADMIN_EMAIL}, {len(MENTEES)} mentees and {added} "
@@ -323,3 +324,104 @@ def add_mentorship_phase(now=None) -> str:
             f"{morgan.email}; {profiles[2].user.email} has meetings with {priya.email}; "
             f"{profiles[3].user.email} and {tom.email} are stalled; {profiles[4].user.email} "
             "has three closed mentorships with evaluations.")
+
+
+WAITING_MENTEES = [
+    ("Jo Lindqvist", "jo.lindqvist@example.org", ["board-level influence", "NHS politics"],
+     ["whom"], ["politics"], "nhs"),
+    ("Kwame Asante", "kwame.asante@example.org", ["grant writing", "building a research network"],
+     ["how", "whom"], ["career"], "academia"),
+    ("Lucia Romero", "lucia.romero@example.org", ["leading a team through a merger",
+                                                  "managing change"],
+     ["how"], ["change"], "nhs"),
+    ("Omar Haddad", "omar.haddad@example.org", ["confidence as a new manager", "presenting"],
+     ["why"], ["confidence"], "charity"),
+    ("Rosa Kim", "rosa.kim@example.org", ["statistics for clinical audit", "publishing"],
+     ["how"], ["skills"], "academia"),
+    ("Tariq Shah", "tariq.shah@example.org", ["health policy", "working with ministers"],
+     ["whom", "why"], ["sector"], "government"),
+]
+
+
+def add_coordinator_data(now=None, seed: int = 2026) -> str:
+    """Mentees waiting for facilitated matching, and a year of requests for the figures.
+
+    Rows are written directly: no email is queued. The history's mentees are
+    accounts of their own, so the demo mentees' request limits stay free.
+    """
+    from register.introductions.models import IntroRequest
+    from register.matching.models import MenteeObjectives
+
+    now = now or utcnow()
+    rng = random.Random(seed + 9)
+    password_hash = hash_password(DEMO_PASSWORD)
+    waiting = 0
+    for days, (name, email, objectives, knowing, contexts, sector) in enumerate(
+            WAITING_MENTEES):
+        user = _person(email, name, password_hash)
+        if user is None:
+            continue
+        db.session.flush()
+        db.session.add(MenteeObjectives(
+            user_id=user.id, objectives=objectives, knowing=knowing, contexts=contexts,
+            development_areas=[], formats=["video", "telephone"], sector=sector,
+            location=rng.choice(LOCATIONS[:-1]), facilitated=True,
+            waiting_since=now - timedelta(days=3 + 6 * days, hours=days)))
+        waiting += 1
+    morgan = db.session.scalar(select(User).where(User.email == MENTEES[0][1]))
+    if morgan is not None and db.session.scalar(select(MenteeObjectives.id).where(
+            MenteeObjectives.user_id == morgan.id)) is None:
+        db.session.add(MenteeObjectives(
+            user_id=morgan.id, objectives=["quality improvement", "leading teams"],
+            knowing=["how", "whom"], contexts=["career", "skills"], development_areas=[
+                "strategic"], formats=["video"], sector="nhs", location="Leeds"))
+
+    profiles = db.session.scalars(select(MentorProfile).where(
+        MentorProfile.state == MentorProfile.PUBLISHED).order_by(MentorProfile.id)).all()
+    if not profiles or db.session.scalar(select(User.id).where(
+            User.email == "history1@example.org")) is not None:
+        db.session.flush()
+        return f" Matching: {waiting} mentees wait for facilitated matching." if waiting else ""
+    history = []
+    for number in range(1, 41):
+        user = _person(f"history{number}@example.org",
+                       f"{rng.choice(FIRST_NAMES)} {rng.choice(SURNAMES)}", password_hash)
+        history.append(user)
+    db.session.flush()
+    outcomes = (["accepted"] * 9 + ["declined"] * 5 + ["expired"] * 3 + ["withdrawn"] * 2)
+    reasons = ["capacity", "experience", "unavailable", "other"]
+    sent = 0
+    for _ in range(min(1200, 4 * len(profiles))):
+        profile = rng.choice(profiles)
+        created = now - timedelta(days=rng.uniform(15, 365))
+        state = rng.choice(outcomes)
+        answered = (created + timedelta(hours=rng.expovariate(1 / 50))
+                    if state in ("accepted", "declined") else None)
+        db.session.add(IntroRequest(
+            mentee_id=rng.choice(history).id, mentor_id=profile.user_id, profile_id=profile.id,
+            subject=f"15 minutes of your time – your experience in "
+                    f"{(profile.expertise or ['your field'])[0]}",
+            aspiration="I want to grow into a leadership role in the next two years.",
+            why_you="Your experience is the path I hope to follow.", ask="call15",
+            kind="either", contexts=_sample(rng, vocab.codes(vocab.CONTEXTS), 1, 2),
+            knowing=_sample(rng, vocab.codes(vocab.KNOWING), 1, 2), formats=["video"],
+            state=state, created_at=created, expires_at=created + timedelta(days=14),
+            answered_at=answered,
+            decline_reason=rng.choice(reasons) if state == "declined" else None,
+            closed_at=created + timedelta(days=rng.choice([3, 14]))
+            if state in ("expired", "withdrawn") else None))
+        sent += 1
+    # A few still waiting, two of them for more than a week.
+    for days in (2, 5, 9, 11):
+        profile = rng.choice(profiles)
+        created = now - timedelta(days=days)
+        db.session.add(IntroRequest(
+            mentee_id=history[days].id, mentor_id=profile.user_id, profile_id=profile.id,
+            subject="A first conversation about your work", aspiration="I want to learn how "
+            "you built your career.", why_you="Your profile matches what I hope to do.",
+            ask="call15", kind="either", contexts=["career"], knowing=["how"],
+            formats=["video"], created_at=created, expires_at=created + timedelta(days=14)))
+    db.session.flush()
+    return (f" Matching: {waiting} mentees wait for facilitated matching "
+            f"(for example {WAITING_MENTEES[0][1]}); a year of {sent} requests feeds the "
+            "figures at /admin/reports.")
