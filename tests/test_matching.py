@@ -373,6 +373,19 @@ def test_pairings_for_everyone_respect_capacity_and_are_sent_as_chosen(
         assert [w.user_id for w in services.waiting_mentees()] == [int(pairs[2][0])]
 
 
+def test_demo_data_has_mentees_waiting_and_a_year_of_requests(app):
+    from register import demo
+
+    with app.app_context():
+        demo.load(mentors=30)
+        db.session.commit()
+        waiting = services.waiting_mentees()
+        assert len(waiting) == 6
+        assert waiting[0].waiting_since < waiting[-1].waiting_since
+        states = set(db.session.scalars(select(IntroRequest.state)))
+        assert {"accepted", "declined", "expired", "withdrawn", "pending"} <= states
+
+
 # Batch pairing: the pure function ---------------------------------------------------------
 
 
