@@ -210,3 +210,33 @@ def test_mentorship_pages_work_without_javascript(open_page, live_server, make_u
     audit(mia)
     with live_server.app.app_context():
         assert db.session.scalar(select(Meeting.minutes)) == 60
+
+
+def test_coordinators_set_the_confidentiality_wording_new_agreements_start_from(
+        open_page, live_server, make_user):
+    mid = start_mentorship(live_server, make_user)
+    make_user("cora@example.org", name="Cora Ordinator", admin=True)
+    cora = open_page()
+    log_in(cora, "cora@example.org")
+    cora.goto("/admin/")
+    cora.get_by_role("navigation", name="Administration").get_by_role(
+        "link", name="Mentorships").click()
+    expect_heading(cora, "Mentorship settings")
+    audit(cora)
+    wording = cora.get_by_label("Default wording of the confidentiality section")
+    wording.fill("What is said here stays here, unless someone may come to harm.")
+    cora.get_by_role("button", name="Save the wording").click()
+    expect(cora.get_by_text("New agreements will start from this wording.")).to_be_visible()
+    audit(cora)
+    # Coordinators see the mentorship, but are not asked to act in it.
+    cora.goto(f"/mentorships/{mid}")
+    expect_heading(cora, "Mentorship: Ada Okoro and Mia Patel")
+    expect(cora.get_by_role("link", name="Plan a meeting")).to_have_count(0)
+    audit(cora)
+
+    mia = open_page()
+    log_in(mia, MENTEE)
+    mia.goto(f"/mentorships/{mid}/agreement")
+    expect(mia.get_by_label("What stays confidential, and its limits")).to_have_value(
+        "What is said here stays here, unless someone may come to harm.")
+    audit(mia)
