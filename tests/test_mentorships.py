@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 import threading
 from datetime import UTC, date, datetime, time, timedelta
 from urllib.parse import urlsplit
@@ -691,7 +692,10 @@ def test_agreeing_and_planning_through_the_pages(app, pair, browser, mailbox):
             "confidentiality": "Between us.",
             "review_on": (date.today() + timedelta(days=60)).isoformat()}
     bad = browser.post(f"/mentorships/{mid}/agreement", {**form, "goal_1": ""})
-    assert bad.status_code == 422 and "Write at least one goal" in bad.get_data(as_text=True)
+    assert bad.status_code == 422
+    # The message is tied to the first goal's field, for screen readers too.
+    assert re.search(r'id="goal_1-error"[^>]*>[^\n]{0,80}Write at least one goal',
+                     bad.get_data(as_text=True))
     assert browser.post(f"/mentorships/{mid}/agreement", form).status_code == 302
     with app.app_context():
         proposal_id = services.pending_proposal(mentorship(mid)).id

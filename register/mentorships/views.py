@@ -155,6 +155,8 @@ def agreement(mentorship_id: int):
             services.propose_agreement(found, by=current_user, draft=form.to_draft())
         except services.MentorshipError as error:
             db.session.rollback()
+            if error.field == "goals":  # the goals are five fields; the first is required
+                error.field = "goal_1"
             error.apply_to_form(form)
         else:
             db.session.commit()
