@@ -76,7 +76,8 @@ def look_at(page, shots: Path, name: str, *, widths=(DESKTOP, PHONE)) -> None:
         audit(page, impacts=ALL_IMPACTS)
         no_sideways_scroll(page)
         label = "desktop" if size is DESKTOP else "phone"
-        page.screenshot(path=str(shots / f"{name}-{label}.png"), full_page=True)
+        # caret="initial": hiding the caret would add a style the page's CSP refuses.
+        page.screenshot(path=str(shots / f"{name}-{label}.png"), full_page=True, caret="initial")
     page.set_viewport_size(DESKTOP)
 
 
@@ -310,4 +311,108 @@ def test_rejecting_and_declining_work_without_javascript(open_page, live_server,
     page.get_by_label("Why it cannot be published").fill("Not a mentoring profile.")
     page.get_by_role("button", name="Yes, reject it").click()
     expect(page.get_by_role("status")).to_contain_text("Dr Ada Okoro: Rejected")
+    audit(page, impacts=ALL_IMPACTS)
+
+
+# Search ------------------------------------------------------------------------------
+
+
+def publish_many(live_server, make_user, count: int) -> None:
+    for n in range(count):
+        account = make_user(email=f"mentor{n}@example.org", name=f"Mentor {n:02d}")
+        publish(live_server, account, minutes_ago=n + 1, display_name=f"Mentor {n:02d}",
+                location="Leeds" if n % 2 else "York", sector="nhs" if n % 3 else "academia")
+    rebuild_index(live_server)
+
+
+def test_search_on_a_phone_puts_filters_in_a_disclosure_above_the_results(
+        page, live_server, make_user, shots):
+    publish_many(live_server, make_user, 3)
+    page.set_viewport_size(PHONE)
+    page.goto("/mentors")
+    toggle = page.get_by_text("Filters and order")
+    first = page.get_by_role("article").first
+    expect(first).to_be_visible()
+    assert toggle.bounding_box()["y"] < first.bounding_box()["y"] < 844, "results come first"
+    expect(page.get_by_label("Taking requests now (3)")).to_be_hidden()
+    # The result says where, which sector and how the mentor meets.
+    expect(first).to_contain_text("York")
+    expect(first).to_contain_text("Academia")
+    expect(first).to_contain_text("Meets by telephone, video call")
+    look_at(page, shots, "search", widths=(PHONE,))
+
+    page.set_viewport_size(PHONE)
+    toggle.click()
+    page.get_by_role("group", name="Sector").get_by_label("NHS (2)").check()
+    expect(page.get_by_role("heading", name="2 mentors match")).to_be_visible()
+    # The filters stay open after the results change, and say how many are chosen.
+    expect(page.get_by_label("NHS (2)")).to_be_checked()
+    expect(page.get_by_label("NHS (2)")).to_be_visible()
+    expect(toggle).to_contain_text("1 chosen")
+
+    long_word = "interdisciplinaryqualityimprovementleadershipdevelopmentprogramme" * 2
+    page.get_by_label("Search by expertise, role, name or place").fill(long_word)
+    expect(page.get_by_role("heading", name="No mentors match")).to_be_visible()
+    no_sideways_scroll(page)
+    expect(page.get_by_role("link", name="Browse every mentor taking requests")).to_be_visible()
+    expect(page.get_by_role("link", name="contact them")).to_be_visible()
+    expect(page.get_by_role("link", name="Remove every filter")).to_have_count(0)
+    look_at(page, shots, "search-no-results", widths=(PHONE,))
+
+
+def test_a_keyboard_user_skips_the_filters_to_the_results(page, live_server, make_user, shots):
+    publish_many(live_server, make_user, 2)
+    page.goto("/mentors")
+    expect(page.get_by_role("group", name="Sector")).to_be_visible()  # open beside them
+    page.get_by_label("Search by expertise, role, name or place").focus()
+    page.keyboard.press("Tab")
+    expect(page.get_by_role("button", name="Search", exact=True)).to_be_focused()
+    page.keyboard.press("Tab")
+    skip = page.get_by_role("link", name="Skip to the results")
+    expect(skip).to_be_focused()
+    expect(skip).to_be_visible()
+    page.keyboard.press("Enter")
+    expect(page.get_by_role("heading", name="2 mentors match")).to_be_focused()
+    page.keyboard.press("Tab")
+    expect(page.get_by_role("link", name="Mentor 00")).to_be_focused()
+    look_at(page, shots, "search", widths=(DESKTOP,))
+
+
+def test_live_search_keeps_the_title_and_address_clean_and_paging_moves_focus(
+        page, live_server, make_user):
+    publish_many(live_server, make_user, 23)
+    page.goto("/mentors")
+    search_box = page.get_by_label("Search by expertise, role, name or place")
+    search_box.fill("nursing")
+    expect(page).to_have_title("“nursing” – Find a mentor – Mentor Register")
+    expect(page).to_have_url(re.compile(r"q=nursing"))
+    assert page.url.count("accepting=") <= 1, page.url
+
+    page.get_by_role("checkbox", name=re.compile("^Taking requests now")).uncheck()
+    expect(page).to_have_url(re.compile(r"accepting=0"))
+    assert page.url.count("accepting=") == 1, page.url
+
+    page.get_by_role("link", name="Next page").click()
+    heading = page.get_by_role("heading", name=re.compile(r"23 mentors match"))
+    expect(heading).to_contain_text("page 2 of 2")
+    expect(heading).to_be_focused()
+    assert heading.evaluate("e => e.getBoundingClientRect().top >= 0 && "
+                            "e.getBoundingClientRect().top < innerHeight")
+    expect(page).to_have_title("“nursing” – Find a mentor, page 2 – Mentor Register")
+    assert page.url.count("accepting=") == 1, page.url
+    audit(page, impacts=ALL_IMPACTS)
+
+    page.go_back()
+    expect(page).to_have_title("“nursing” – Find a mentor – Mentor Register")
+
+
+def test_without_javascript_the_search_form_lands_on_one_clean_address(open_page, live_server,
+                                                                       make_user):
+    publish_many(live_server, make_user, 2)
+    page = open_page(java_script_enabled=False)
+    page.goto("/mentors")
+    page.get_by_label("Search by expertise, role, name or place").fill("nursing")
+    page.get_by_role("button", name="Search", exact=True).click()
+    expect(page.get_by_role("heading", name="2 mentors match “nursing”")).to_be_visible()
+    assert page.url.endswith("/mentors?q=nursing&accepting=1"), page.url
     audit(page, impacts=ALL_IMPACTS)

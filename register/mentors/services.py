@@ -484,3 +484,11 @@ def _remove_profile_of_leaving_account(user: User) -> None:
     profile = profile_of(user)
     if profile is not None:
         remove_for_deleted_account(profile)
+
+
+def profiles_by_id(ids: list[int]) -> dict[int, MentorProfile]:
+    """The profiles with these ids, by id: one query for a page of search results."""
+    if not ids:
+        return {}
+    found = db.session.scalars(select(MentorProfile).where(MentorProfile.id.in_(ids)))
+    return {profile.id: profile for profile in found}

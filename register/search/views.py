@@ -2,16 +2,35 @@
 
 from __future__ import annotations
 
-from flask import request
+from dataclasses import replace
 
+from flask import redirect, request, url_for
+
+from register.mentors.services import profiles_by_id
 from register.search import bp, services
-from register.web import render
+from register.web import is_fragment_request, render
 
 
 @bp.get("/mentors")
 def results():
     """Search mentors. Active search asks for the results region only; the URL follows."""
     params = services.SearchParams.from_args(request.args)
+    canonical = url_for("search.results", **params.to_args())
+    if not is_fragment_request() and len(request.args.getlist("accepting")) > 1:
+        # The form sends a hidden 0 before the box's 1: one address per search, for
+        # bookmarks and history.
+        return redirect(canonical)
     found = services.search(params)
-    return render("search/results.html", "search/_results.html", results=found,
-                  params=params, groups=services.GROUPS)
+    # Nothing matched with filters on: would the words alone find someone? Only then is
+    # removing the filters worth offering.
+    broader_total = None
+    if found.total == 0 and (params.filters or params.in_training or params.accepting):
+        broader = replace(params, filters={}, in_training=False, accepting=False, page=1)
+        broader_total = services.search(broader).total
+    response = render("search/results.html", "search/_results.html", results=found,
+                      params=params, groups=services.GROUPS, broader_total=broader_total,
+                      profiles=profiles_by_id([hit.id for hit in found.hits]))
+    if is_fragment_request():
+        # htmx would push the form's fields as they are (accepting=0&accepting=1).
+        response.headers["HX-Push-Url"] = canonical
+    return response

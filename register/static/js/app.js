@@ -69,3 +69,35 @@
     }
   });
 })();
+
+// Search: the filters disclosure keeps the state the person left it in when the results
+// are swapped in; paging moves focus to the results heading and brings it into view
+// (otherwise focus drops to <body>, and the view stays at the bottom of the old page).
+(function () {
+  "use strict";
+  var filtersOpen = null;
+
+  document.addEventListener("toggle", function (event) {
+    if (event.target.id === "filters") {
+      filtersOpen = event.target.open;
+    }
+  }, true);
+
+  document.addEventListener("htmx:afterSwap", function (event) {
+    if (!event.detail.target || event.detail.target.id !== "results-area") {
+      return;
+    }
+    var filters = document.getElementById("filters");
+    if (filters && filtersOpen !== null) {
+      filters.open = filtersOpen;
+    }
+    var trigger = event.detail.requestConfig && event.detail.requestConfig.elt;
+    if (trigger && trigger.closest && trigger.closest(".pager")) {
+      var heading = document.getElementById("results-title");
+      if (heading) {
+        heading.focus({preventScroll: true});
+        heading.scrollIntoView({block: "start"});
+      }
+    }
+  });
+})();
