@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import timedelta
 
 import pytest
 from sqlalchemy import func, select
@@ -195,14 +195,14 @@ def test_availability_pause_away_and_full(app, make_profile, make_user):
     with app.test_request_context():
         profile = db.session.get(MentorProfile, profile_id)
         assert services.availability(profile).taking_requests
-        back = date.today() + timedelta(days=10)
+        back = utcnow().date() + timedelta(days=10)
         services.pause(profile, by=profile.user, away_until=back)
         now = services.availability(profile)
         assert not now.taking_requests and "Away until" in now.reason
         # The pause lifts by itself on the return date.
         assert services.availability(profile, today=back).taking_requests
         with pytest.raises(services.ProfileError):
-            services.pause(profile, by=profile.user, away_until=date.today())
+            services.pause(profile, by=profile.user, away_until=utcnow().date())
         services.resume(profile, by=profile.user)
         db.session.add(Mentorship(mentor_id=profile.user_id, mentee_id=mentee.id))
         db.session.flush()
@@ -295,7 +295,7 @@ def test_unverified_mentor_is_told_to_confirm_before_submitting(app, browser, ma
 def test_pause_and_resume_from_the_editor(app, browser, make_profile):
     make_profile(email="mentor@example.org")
     browser.log_in("mentor@example.org")
-    back = (date.today() + timedelta(days=20)).isoformat()
+    back = (utcnow().date() + timedelta(days=20)).isoformat()
     assert browser.post("/me/profile/pause", {"away_until": back}).status_code == 302
     page = browser.get("/me/profile").get_data(as_text=True)
     assert "Away until" in page and "Take requests again" in page
