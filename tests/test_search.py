@@ -8,6 +8,7 @@ the filters, the words on the results page.
 
 from __future__ import annotations
 
+import gc
 import html
 import os
 import re
@@ -16,6 +17,7 @@ import subprocess
 import sys
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 from pathlib import Path
 from urllib.parse import quote
@@ -267,8 +269,12 @@ ODD_QUERIES = [
     "!!!", "...", "-", "--statistics", "+", "\\", "/", "//", "&", "&&||", "%", "%%", "#",
     "<script>alert(1)</script>", "' OR 1=1 --", "'; DROP TABLE mentor_profile; --",
     "1; SELECT * FROM user", "x" * 5000, "statistics " * 300, "🧑‍⚕️", "👩🏽‍🔬 statistics 🚀",
-    "\u200b", "ß", "İstanbul", "\x00", "\ufeff", "a&e", "   ", "\t\n",
+    "\u200b", "ß", "İstanbul", "\ufeff", "a&e", "   ", "\t\n",
 ]
+# Only operators, symbols or stop words: no search at all, so the browse page.
+NOTHING_TO_SEARCH = ['"', '""', "AND", "OR", "NOT", "OR OR AND", "*", "?", "~", "^", ":", "!!!",
+                     "...", "-", "+", "\\", "/", "//", "&", "&&||", "%", "%%", "#", "(", "c++",
+                     "🧑‍⚕️", "\u200b", "\ufeff", "   ", "\t\n", "the", "(( NOT *"]
 
 
 @pytest.mark.parametrize("hx", [False, True], ids=["page", "fragment"])
@@ -290,6 +296,16 @@ def test_no_query_is_an_error(app, client, register_of_mentors, hx):
     assert "mentors match" in body
     # The SQL-looking text did nothing to the register.
     assert find(app, q="statistics")[0] == "Priya Raman"
+    # A NUL byte is refused by the app-wide guard, or dropped: never a server error.
+    assert client.get("/mentors?q=%00", headers=headers).status_code in (200, 422)
+
+
+@pytest.mark.parametrize("typed", NOTHING_TO_SEARCH)
+def test_a_query_of_only_operators_is_the_browse_page(app, client, register_of_mentors, typed):
+    body = page_text(client.get(f"/mentors?q={quote(typed)}&accepting=0"))
+    assert re.search(r">8 mentors match\s*</h2>", body)  # the browse page: no quoted text
+    assert "mentors match “" not in body
+    assert result_names(body) == result_names(page_text(client.get("/mentors?accepting=0")))
 
 
 # 3. Filters and their counts ---------------------------------------------------------------
@@ -585,6 +601,69 @@ def test_concurrent_edits_from_threads_and_processes_leave_the_index_exact(app, 
             assert shown.get(profile.id) == f"{profile.headline}, {profile.organisation}", word
 
 
+SEARCHER = """
+import json, sys, time
+from register import create_app
+
+app = create_app()
+app.config["WTF_CSRF_ENABLED"] = False
+client = app.test_client()
+seconds = float(sys.argv[1])
+statuses, repaired, searches = {}, 0, 0
+end = time.monotonic() + seconds
+while time.monotonic() < end:
+    for query in ("edited", "edited number", "topic", "statistics"):
+        for headers in ({}, {"HX-Request": "true"}):
+            response = client.get("/mentors?accepting=0&q=" + query, headers=headers)
+            statuses[response.status_code] = statuses.get(response.status_code, 0) + 1
+            repaired += "Search is being repaired" in response.get_data(as_text=True)
+            searches += 1
+print(json.dumps({"statuses": statuses, "repaired": repaired, "searches": searches}))
+"""
+
+
+@BOTH_BACKENDS
+def test_searches_in_other_processes_during_edits_never_fail_or_rebuild(app,
+                                                                       register_of_mentors):
+    """Web workers search while others edit and sync: refresh races, never a 500 or rebuild."""
+    import json
+
+    ids = list(register_of_mentors.values())
+    with app.app_context():
+        live = index.live_path()
+    environment = child_environment(app)
+    searchers = [subprocess.Popen([sys.executable, "-c", SEARCHER, "8"], cwd=REPOSITORY,
+                                  env=environment, stdout=subprocess.PIPE,
+                                  stderr=subprocess.PIPE, text=True) for _ in range(2)]
+    editors = [subprocess.Popen([sys.executable, "-c", EDITOR, f"proc{p}",
+                                 ",".join(map(str, ids[p::2]))],
+                                cwd=REPOSITORY, env=environment,
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+               for p in range(2)]
+    failures: list = []
+    thread = threading.Thread(target=edit_in_thread, args=(app, "thread", ids, failures, 20))
+    thread.start()
+    thread.join(timeout=120)
+    for editor in editors:
+        out, err = editor.communicate(timeout=120)
+        assert editor.returncode == 0, err
+    assert failures == []
+    seen = []
+    for child in searchers:
+        out, err = child.communicate(timeout=120)
+        assert child.returncode == 0, err
+        assert "Traceback" not in err, err
+        seen.append(json.loads(out))
+    for outcome in seen:
+        assert set(outcome["statuses"]) == {"200"}, outcome  # never a 500
+        assert outcome["repaired"] == 0, outcome  # never the fallback listing
+        assert outcome["searches"] > 20, outcome
+    with app.app_context():
+        assert index.live_path() == live  # nobody rebuilt the index
+        assert check().ok
+    assert [p.name for p in Path(app.config["SEARCH_INDEX_DIR"]).glob("gen-*")] == [live.name]
+
+
 @BOTH_BACKENDS
 def test_a_change_replayed_twice_or_late_is_harmless(app, make_user, register_of_mentors):
     coordinator = make_user(admin=True)
@@ -710,40 +789,121 @@ def test_rebuilding_while_mentees_search(app, register_of_mentors):
     assert len(seen) > 10
     assert {total for total, _ in seen} == {len(MENTORS)}
     assert {tuple(names) for _, names in seen} == {("Priya Raman", "Owen Price")}
-    generations = sorted(p.name for p in Path(app.config["SEARCH_INDEX_DIR"]).glob("gen-*"))
-    assert len(generations) == 2  # the live one and the one before
+    # Generations read while they were swapped out go once nobody reads them.
+    with app.app_context():
+        sync()
+        live = index.live_path()
+    assert [p.name for p in Path(app.config["SEARCH_INDEX_DIR"]).glob("gen-*")] == [live.name]
 
 
 @BOTH_BACKENDS
-def test_a_missing_index_is_rebuilt_on_the_next_search(app, client, register_of_mentors):
+def test_a_missing_index_is_never_rebuilt_by_a_search(app, client, runner, register_of_mentors):
     assert result_names(page_text(client.get("/mentors?q=statistics")))[0] == "Priya Raman"
     shutil.rmtree(app.config["SEARCH_INDEX_DIR"])
+    for headers in ({}, {"HX-Request": "true"}):
+        body = page_text(client.get("/mentors?q=statistics", headers=headers))
+        # A plain listing from the database, said so, with the mentors that have the word.
+        assert "Search is being repaired" in body
+        assert sorted(result_names(body)) == ["Owen Price", "Priya Raman"]
+        assert "2 mentors match “statistics”" in body
+        assert "(0)" not in body and "Taking requests now (" not in body  # no false counts
+    assert not list(Path(app.config["SEARCH_INDEX_DIR"]).glob("gen-*"))  # nothing was built
+    # Filters still apply to the listing.
+    body = page_text(client.get("/mentors?sector=nhs&accepting=0"))
+    assert sorted(result_names(body)) == ["Tom Baker", "Zoë Whitfield"]
+    body = page_text(client.get("/mentors?accepting=1&knowing=whom"))
+    assert sorted(result_names(body)) == ["Grace Adeyemi", "Owen Price", "Sinéad O'Connell",
+                                          "Zoë Whitfield"]
+    body = page_text(client.get("/mentors?q=50%25_off"))  # LIKE's wildcards are just text
+    assert result_names(body) == []
+    # The worker's sync (or `search sync`) rebuilds it; then searches rank again.
+    outcome = runner.invoke(args=["search", "sync"])
+    assert outcome.exit_code == 0, outcome.output
     body = page_text(client.get("/mentors?q=statistics"))
+    assert "Search is being repaired" not in body
     assert result_names(body) == ["Priya Raman", "Owen Price"]
     with app.app_context():
         assert check().ok
+
+
+def damage_segments(live: Path, how: str) -> None:
+    """Do to the live generation's segment files what a full disk or a careless hand does."""
+    segments = sorted(live.glob("*.seg"))
+    assert segments
+    for path in segments:
+        if how == "truncated":
+            with open(path, "r+b") as handle:
+                handle.truncate(path.stat().st_size // 2)
+        elif how == "deleted":
+            path.unlink()
+        else:
+            path.write_bytes(os.urandom(max(64, path.stat().st_size)))
 
 
 @BOTH_BACKENDS
-# Whoosh leaves the damaged table of contents open when it refuses it; the garbage
-# collector closes it, with a ResourceWarning that is Whoosh's, not ours.
+@pytest.mark.parametrize("how", ["truncated", "deleted", "garbled"])
+# Whoosh leaves a damaged file open when it refuses it; the garbage collector closes it,
+# with a ResourceWarning that is Whoosh's, not ours.
 @pytest.mark.filterwarnings("ignore:unclosed file:ResourceWarning",
                             "ignore:Exception ignored in:pytest.PytestUnraisableExceptionWarning")
-def test_a_damaged_index_is_rebuilt_on_the_next_search(app, client, register_of_mentors):
+def test_a_damaged_index_is_reported_and_repaired_by_the_worker(app, client, runner,
+                                                                 register_of_mentors, how):
+    from register import worker
+
+    # Searched once, so this thread holds an open searcher on the generation to damage.
+    assert result_names(page_text(client.get("/mentors?q=statistics")))[0] == "Priya Raman"
     with app.app_context():
         live = index.live_path()
-    # Garbage in every file of the live generation, as a bad copy or a full disk leaves
-    # it, before any searcher here has opened it.
-    for path in live.iterdir():
-        if path.is_file():
-            path.write_bytes(os.urandom(max(64, path.stat().st_size)))
-    body = page_text(client.get("/mentors?q=statistics"))
-    assert result_names(body) == ["Priya Raman", "Owen Price"]
-    fragment = client.get("/mentors?q=Priya", headers={"HX-Request": "true"})
-    assert result_names(page_text(fragment)) == ["Priya Raman"]
+    damage_segments(live, how)
+    outcome = runner.invoke(args=["search", "check"])
+    assert outcome.exit_code != 0
+    assert "cannot be read" in outcome.output or "cut short" in outcome.output, outcome.output
+    assert "Run `search rebuild`" in outcome.output and "Traceback" not in outcome.output
+    # The page survives (the process is not killed by SIGBUS, the request does not rebuild).
+    for headers in ({}, {"HX-Request": "true"}):
+        response = client.get("/mentors?q=Priya", headers=headers)
+        assert "Priya Raman" in result_names(page_text(response))
     with app.app_context():
+        assert index.live_path() == live  # no request rebuilt it
+        worker.sync_search()  # the worker's next pass notices, and rebuilds
         assert index.live_path() != live
         assert check().ok
+    body = page_text(client.get("/mentors?q=statistics"))
+    assert "Search is being repaired" not in body
+    assert result_names(body) == ["Priya Raman", "Owen Price"]
+    gc.collect()  # files Whoosh left open when it refused them are closed (and warned of) here
+
+
+@BOTH_BACKENDS
+def test_a_half_built_generation_is_removed_and_old_ones_once_unread(app, register_of_mentors):
+    folder = Path(app.config["SEARCH_INDEX_DIR"])
+    with app.app_context():
+        first = index.live_path()
+        half_built = folder / "gen-99"  # a rebuild killed mid-way leaves this
+        half_built.mkdir()
+        (half_built / "MAIN_x.seg").write_bytes(b"partial")
+    # Another thread of a web server, which keeps its searcher on the first generation.
+    with ThreadPoolExecutor(max_workers=1) as server_thread:
+        def reading():
+            with app.app_context():
+                return index.searcher().doc_count()
+
+        assert server_thread.submit(reading).result() == len(MENTORS)
+        with app.app_context():
+            rebuild()
+            second = index.live_path()
+        assert not half_built.exists()
+        assert sorted(p.name for p in folder.glob("gen-*")) == sorted({first.name, second.name})
+        with app.app_context():
+            sync()  # still in use: kept
+        assert first.exists()
+        # Its next search moves on to the new generation, and lets go of the old one.
+        assert server_thread.submit(reading).result() == len(MENTORS)
+    with app.app_context():
+        sync()
+        assert index.live_path() == second
+    assert [p.name for p in folder.glob("gen-*")] == [second.name]
+    assert find(app, q="statistics") == ["Priya Raman", "Owen Price"]
 
 
 # 7. The command line -----------------------------------------------------------------------

@@ -3,7 +3,8 @@
 Layout of SEARCH_INDEX_DIR:
 
     current          a symbolic link to the live generation
-    gen-<n>/         one generation of the index, with state.json (its high-water mark)
+    gen-<n>/         one generation of the index, with state.json (its high-water mark),
+                     complete (written once it is whole) and readers.lock (see below)
     .rebuild.lock    held by whoever is rebuilding
     .sync.lock       held by whoever is applying logged changes
 
@@ -11,23 +12,35 @@ A rebuild writes a new generation beside the live one and swaps the link
 in one rename, so searches carry on throughout. Writers to the live index
 take Whoosh's own lock with a short timeout; a writer that cannot get it
 leaves its changes in the database log for the next sync.
+
+Searches only ever read. Every process that reads a generation holds a
+shared lock on its readers.lock, so an old generation is deleted only once
+nobody reads it any more. Files are read, never memory-mapped: a segment
+file truncated under a mapping kills the process with SIGBUS, while a read
+of a short file is an exception that the page survives (it falls back to a
+plain listing) and that the worker repairs by rebuilding.
 """
 
 from __future__ import annotations
 
+import errno
 import fcntl
 import json
 import os
+import pickle
 import shutil
+import struct
 import threading
 import time
 import uuid
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 
 from flask import current_app
 from whoosh import index as whoosh_index
 from whoosh.fields import ID, KEYWORD, NUMERIC, STORED, TEXT, Schema
+from whoosh.filedb.compound import CompoundStorage
+from whoosh.filedb.filestore import FileStorage
 from whoosh.index import LockError
 
 from register.search.analysis import FoldingStemAnalyzer
@@ -63,7 +76,24 @@ def schema() -> Schema:
 
 
 class IndexUnavailable(Exception):
-    """There is no usable index on this host (yet)."""
+    """There is no usable index on this host (yet), or it is damaged."""
+
+
+# What reading a damaged or vanished index can raise, besides Whoosh's own errors.
+READ_ERRORS = (OSError, EOFError, ValueError, KeyError, IndexError, struct.error,
+               pickle.UnpicklingError)
+READERS = "readers.lock"
+COMPLETE = "complete"
+
+
+def storage(path: Path) -> FileStorage:
+    """The files of one generation, read without memory-mapping (see the module docstring)."""
+    return FileStorage(str(path), supports_mmap=False)
+
+
+def open_generation(path: Path):
+    """The Whoosh index in the folder `path`."""
+    return storage(path).open_index()
 
 
 def root() -> Path:
@@ -86,7 +116,7 @@ def open_live():
     if path is None:
         raise IndexUnavailable("no index has been built on this host")
     try:
-        return whoosh_index.open_dir(str(path))
+        return open_generation(path)
     except Exception as error:  # a half-copied or damaged folder: rebuild it
         raise IndexUnavailable(f"the index at {path} cannot be opened: {error}") from error
 
@@ -167,20 +197,27 @@ def sync_lock(timeout: float = WRITE_LOCK_TIMEOUT):
             fcntl.flock(handle, fcntl.LOCK_UN)
 
 
+def _generations() -> list[Path]:
+    return sorted((p for p in root().glob("gen-*") if p.name[4:].isdigit()),
+                  key=lambda p: int(p.name[4:]))
+
+
 def new_generation() -> Path:
-    """An empty folder for a new generation of the index."""
-    existing = [int(p.name.split("-")[1]) for p in root().glob("gen-*") if p.name[4:].isdigit()]
+    """An empty folder for a new generation of the index (call it under rebuild_lock)."""
+    existing = [int(p.name[4:]) for p in _generations()]
     path = root() / f"gen-{max(existing, default=0) + 1}"
     path.mkdir()
     # A folder deleted and built again has the same name; the searcher cache tells
     # the generations apart by this.
     (path / "generation.id").write_text(uuid.uuid4().hex)
+    (path / READERS).touch()
     whoosh_index.create_in(str(path), schema())
     return path
 
 
 def swap_in(path: Path) -> None:
-    """Make `path` the live generation in one atomic rename; keep one older one."""
+    """Make `path` the live generation in one atomic rename (call it under rebuild_lock)."""
+    (path / COMPLETE).touch()
     link = root() / "current"
     temporary = root() / f".current-{os.getpid()}-{threading.get_ident()}"
     if temporary.is_symlink() or temporary.exists():
@@ -188,39 +225,180 @@ def swap_in(path: Path) -> None:
     temporary.symlink_to(path.name)
     os.replace(temporary, link)
     _searchers.clear_all()
-    # Searches that began before the swap may still read the previous
-    # generation, so it stays; anything older goes.
-    generations = sorted(
-        (p for p in root().glob("gen-*") if p.name[4:].isdigit()),
-        key=lambda p: int(p.name[4:]),
-    )
-    for old in generations[:-2]:
-        if old != path:
-            shutil.rmtree(old, ignore_errors=True)
+    remove_unused_generations()
+
+
+def remove_unused_generations() -> list[str]:
+    """Delete the generations nobody needs: half-built ones and old ones no process reads.
+
+    Call it under rebuild_lock: then no folder is being built, so one without
+    its `complete` mark was left by a rebuild that died. A generation some
+    process still reads (it holds readers.lock shared) stays until it is free.
+    """
+    live = live_path()
+    removed = []
+    for path in _generations():
+        if live is not None and path == live:
+            continue
+        if (path / COMPLETE).exists():
+            try:
+                handle = os.open(path / READERS, os.O_RDONLY)
+            except FileNotFoundError:
+                handle = None  # from before readers were counted: nobody can be counted
+            if handle is not None:
+                try:
+                    fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                except BlockingIOError:
+                    os.close(handle)
+                    continue  # still read by someone; a later rebuild or sync removes it
+                try:
+                    shutil.rmtree(path, ignore_errors=True)
+                finally:
+                    os.close(handle)
+                removed.append(path.name)
+                continue
+        shutil.rmtree(path, ignore_errors=True)
+        removed.append(path.name)
+    return removed
+
+
+def tidy() -> list[str]:
+    """remove_unused_generations(), unless a rebuild is under way on this host."""
+    try:
+        with rebuild_lock(wait=False):
+            return remove_unused_generations()
+    except LockError:
+        return []
+
+
+def damage(path: Path | None = None) -> list[str]:
+    """What is wrong with a generation's files, read without trusting them; [] if nothing.
+
+    Cheap enough to run on every sync: it opens the table of contents and each
+    segment's directory and checks that every part lies within its file. A
+    truncated, deleted or garbled segment shows here before a search trips on it.
+    """
+    path = path or live_path()
+    if path is None:
+        return ["no index has been built on this host"]
+    files = storage(path)
+    try:
+        ix = files.open_index()
+        segments = ix._segments()
+    except Exception as error:  # noqa: BLE001  (Whoosh raises many kinds; all mean damaged)
+        return [f"the table of contents cannot be read: {error!r}"]
+    problems = []
+    for segment in segments:
+        name = segment.segment_id()
+        try:
+            if segment.is_compound():
+                file = path / segment.make_filename(segment.COMPOUND_EXT)
+                size = file.stat().st_size
+                handle = files.open_file(file.name)
+                try:
+                    parts = CompoundStorage(handle, use_mmap=False)._dir
+                finally:
+                    handle.close()  # also when Whoosh refuses the file
+                for part, info in parts.items():
+                    if info["offset"] + info["length"] > size:
+                        problems.append(f"segment {name} is cut short ({part})")
+                        break
+            elif not segment.list_files(files):
+                problems.append(f"segment {name} has no files")
+        except Exception as error:  # noqa: BLE001
+            problems.append(f"segment {name} cannot be read: {error!r}")
+    return problems
+
+
+class _Hold:
+    """A shared lock on a generation's readers.lock, so nobody deletes it while we read.
+
+    Released by close(), or when the holder is garbage (a thread that ended)."""
+
+    def __init__(self, path: Path):
+        self.handle: int | None = None
+        try:
+            handle = os.open(path / READERS, os.O_RDONLY)
+        except FileNotFoundError:
+            if not (path / "generation.id").exists():
+                raise  # the generation was deleted as we arrived: look again
+            return  # a generation from before readers were counted
+        try:
+            fcntl.flock(handle, fcntl.LOCK_SH | fcntl.LOCK_NB)
+        except OSError as error:
+            os.close(handle)
+            raise OSError(errno.EBUSY, "the generation is being deleted") from error
+        self.handle = handle
+
+    def close(self) -> None:
+        if self.handle is not None:
+            os.close(self.handle)
+            self.handle = None
+
+    __del__ = close
+
+
+class _Open:
+    """A thread's searcher on one generation, with its hold on that generation.
+
+    Closed on purpose when the index moves, or when the thread that owned it
+    ends (its thread-local state is dropped, and with it this)."""
+
+    def __init__(self, searcher, hold: _Hold):
+        self.searcher, self.hold = searcher, hold
+
+    def close(self) -> None:
+        if self.searcher is not None:
+            with suppress(Exception):  # closing a broken reader must not fail a search
+                self.searcher.close()
+            self.searcher = None
+        self.hold.close()
+
+    __del__ = close
 
 
 class _Searchers(threading.local):
-    """A searcher per thread, reused between requests and refreshed when the index moves."""
+    """A searcher per thread, reused between requests and refreshed when the index moves.
+
+    Each holds a shared lock on its generation's readers.lock while it is open.
+    """
 
     def __init__(self):
-        self.by_path: dict[str, object] = {}
+        self.by_path: dict[str, _Open] = {}
 
     def get(self, path: Path):
         try:
             key = f"{path}#{(path / 'generation.id').read_text()}"
         except OSError:
             key = str(path)
-        searcher = self.by_path.get(key)
-        if searcher is not None:
-            if not searcher.up_to_date():
-                searcher = searcher.refresh()
-                self.by_path[key] = searcher
-            return searcher
-        for stale in list(self.by_path):
-            self.by_path.pop(stale).close()
-        searcher = whoosh_index.open_dir(str(path)).searcher()
-        self.by_path[key] = searcher
+        found = self.by_path.get(key)
+        if found is not None:
+            try:
+                if found.searcher.up_to_date():
+                    return found.searcher
+                # Not Whoosh's refresh(): it closes the old reader under anyone still
+                # using it (ReaderClosed) and leaves some of its files open. A new
+                # searcher costs little: the per-segment masks and terms are kept.
+                fresh = open_generation(path).searcher()
+                with suppress(Exception):
+                    found.searcher.close()
+                found.searcher = fresh
+                return fresh
+            except Exception as error:  # noqa: BLE001  (a file gone, a damaged table)
+                current_app.logger.warning("Reopening the search index: %s", repr(error))
+        self.clear_all()
+        hold = _Hold(path)
+        try:
+            searcher = open_generation(path).searcher()
+        except BaseException:
+            hold.close()
+            raise
+        self.by_path[key] = _Open(searcher, hold)
         return searcher
+
+    def forget(self):
+        """Drop this thread's searchers: the next search opens the live generation anew."""
+        self.clear_all()
 
     def clear_all(self):
         # Other threads notice the new generation through the changed path.
@@ -232,11 +410,27 @@ _searchers = _Searchers()
 
 
 def searcher():
-    """A searcher on the live index for this thread; raises IndexUnavailable."""
-    path = live_path()
-    if path is None:
-        raise IndexUnavailable("no index has been built on this host")
-    try:
-        return _searchers.get(path)
-    except Exception as error:
-        raise IndexUnavailable(f"the index at {path} cannot be read: {error}") from error
+    """A searcher on the live index for this thread; raises IndexUnavailable.
+
+    Never builds anything. A searcher that cannot refresh (Whoosh's ReaderClosed,
+    a file gone) is reopened from whatever generation is live now; only if that
+    fails too is the index unavailable.
+    """
+    problem = ""
+    for _ in range(3):
+        path = live_path()
+        if path is None:
+            raise IndexUnavailable("no index has been built on this host")
+        try:
+            return _searchers.get(path)
+        except Exception as failure:  # noqa: BLE001
+            # Only its description is kept: whoever kept the exception would keep
+            # the files Whoosh left open when it failed.
+            problem = repr(failure)
+            _searchers.forget()
+    raise IndexUnavailable(f"the index at {path} cannot be read: {problem}")
+
+
+def forget_searchers() -> None:
+    """Drop this thread's searcher, after it failed mid-search (a damaged segment)."""
+    _searchers.forget()

@@ -93,6 +93,12 @@ def _word_query(word: str, *, last: bool, known) -> q.Query | None:
     return q.Or(options) if options else None
 
 
+def meaningful(text: str) -> bool:
+    """Whether `text` has a word worth searching for; operators, symbols and stop words
+    alone ("(", "*", "NOT", "c++") are no search at all, so they browse, not match all."""
+    return any(analyse(word) for part in split(text) for word in part.words)
+
+
 def build(text: str, *, match_all: bool = True, known=lambda term: False
           ) -> tuple[q.Query | None, list[str]]:
     """The query for `text` and the words that took part, or None for an empty search.

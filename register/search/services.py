@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import traceback
 from dataclasses import dataclass, field, replace
 
 from flask import current_app
@@ -10,7 +11,7 @@ from markupsafe import Markup, escape
 from whoosh import highlight
 
 from register.mentors import vocabulary as vocab
-from register.search import index, masks, spelling
+from register.search import fallback, index, masks, spelling
 from register.search import query as text_query
 
 PAGE_SIZE = 20
@@ -55,8 +56,9 @@ class SearchParams:
             page = max(1, min(int(args.get("page", 1)), 500))
         except ValueError:
             page = 1
+        text = " ".join(args.get("q", "").split())[:text_query.MAX_LENGTH]
         return cls(
-            text=" ".join(args.get("q", "").split())[:text_query.MAX_LENGTH],
+            text=text if text_query.meaningful(text) else "",
             filters=filters,
             accepting=accepting,
             in_training=args.get("in_training") == "1",
@@ -105,7 +107,7 @@ class Hit:
 class FacetValue:
     code: str
     label: str
-    count: int
+    count: int | None  # None: not counted (the index is being repaired)
     selected: bool
 
 
@@ -115,10 +117,12 @@ class Results:
     hits: list[Hit]
     total: int
     facets: dict[str, list[FacetValue]]
-    accepting_count: int = 0
-    in_training_count: int = 0
+    accepting_count: int | None = 0
+    in_training_count: int | None = 0
     suggestion: str | None = None
     matched_any: bool = False  # no mentor matched every word; these match some
+    # The index is being repaired: a plain listing from the database, without counts.
+    degraded: bool = False
 
     @property
     def pages(self) -> int:
@@ -150,18 +154,39 @@ def _extract(hit) -> Markup:
 
 
 def search(params: SearchParams) -> Results:
-    """Run a search: a page of ranked hits, facet counts, and help when nothing matches."""
+    """Run a search: a page of ranked hits, facet counts, and help when nothing matches.
+
+    Only ever reads. If this host's index is missing or damaged, the answer is a
+    plain listing from the database (Results.degraded) until the worker or
+    `search sync` has rebuilt it.
+    """
     try:
         searcher = index.searcher()
-    except index.IndexUnavailable:
-        from register.search.sync import rebuild
+        return _ranked(searcher, params)
+    except index.IndexUnavailable as error:
+        current_app.logger.warning("Search answered from the database: %s", str(error))
+    except Exception as error:
+        # A segment damaged under an open searcher (cut short, deleted): let this
+        # thread open the index afresh next time, and answer from the database now.
+        # The log gets the traceback as text: a record holding the exception would
+        # keep the files Whoosh left open alive.
+        index.forget_searchers()
+        current_app.logger.error("Search answered from the database: the index failed\n%s",
+                                 "".join(traceback.format_exception(error)))
+    return _degraded(params)
 
-        # A missing or damaged index is rebuilt, never shown as an error. The
-        # rebuild runs in a context (so a session) of its own: its rollback must
-        # not end the caller's transaction.
-        with current_app.app_context():
-            rebuild()
-        searcher = index.searcher()
+
+def _degraded(params: SearchParams) -> Results:
+    documents, total = fallback.listing(params, PAGE_SIZE)
+    hits = [_hit(doc, escape(_opening(doc)), 0) for doc in documents]
+    facets = {group: [FacetValue(c.code, c.label, None, c.code in params.filters.get(group, ()))
+                      for c in choices]
+              for group, (_, choices) in GROUPS.items()}
+    return Results(params=params, hits=hits, total=total, facets=facets, accepting_count=None,
+                   in_training_count=None, degraded=True)
+
+
+def _ranked(searcher, params: SearchParams) -> Results:
     found = masks.for_searcher(searcher)
     reader = searcher.reader()
 

@@ -9,7 +9,10 @@ the database and swaps it in. `check` compares the two.
 
 from __future__ import annotations
 
+import os
+import shutil
 from collections import Counter
+from contextlib import suppress
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
@@ -18,6 +21,7 @@ from time import monotonic
 from flask import current_app
 from sqlalchemy import func, or_, select
 from whoosh.index import LockError
+from whoosh.reading import SegmentReader
 
 from register.database import reading, utcnow
 from register.extensions import db
@@ -67,20 +71,37 @@ class SyncResult:
     applied: int = 0
     high_water: int = 0
     waiting: bool = False  # the index was busy; the changes stay queued
+    rebuilt: bool = False  # the index was missing or damaged, and was built again
+    damage: list[str] = field(default_factory=list)  # what was wrong with it
 
 
-def sync(max_seconds: float | None = None) -> SyncResult:
-    """Apply logged changes to the live index; rebuild it if it is missing or damaged.
+def sync(max_seconds: float | None = None, *, repair: bool = True) -> SyncResult:
+    """Apply logged changes to the live index; with `repair`, rebuild it if it is damaged.
 
     Entries past the high-water mark are new. Entries from the last minute are
     read again, and any not applied before (a transaction that committed late
     with a lower id) are applied too; state.json remembers which were.
+
+    The worker and `search sync` repair: a missing or damaged index is rebuilt
+    there, one rebuild at a time on this host, and generations nobody reads any
+    more are deleted. The sync after a web request never repairs: a rebuild
+    takes minutes on a large register, far longer than a request may.
     """
-    try:
-        ix = index.open_live()
-    except index.IndexUnavailable:
-        rebuild()
-        return SyncResult(high_water=index.read_state(index.live_path())["high_water"])
+    problems = _damage()
+    if problems:
+        if not repair:
+            return SyncResult(waiting=True, damage=problems)
+        log = current_app.logger.info if index.live_path() is None else current_app.logger.warning
+        log("Rebuilding the search index: %s", "; ".join(problems))
+        try:
+            rebuild(wait=False)
+        except LockError:
+            return SyncResult(waiting=True, damage=problems)  # another process is at it
+        return SyncResult(high_water=index.read_state(index.live_path())["high_water"],
+                          rebuilt=True, damage=problems)
+    if repair:
+        index.tidy()
+    ix = index.open_live()
     try:
         with index.sync_lock(), reading():
             # Read the log and the profiles only once the lock is ours, so what we
@@ -89,6 +110,29 @@ def sync(max_seconds: float | None = None) -> SyncResult:
             return _apply_logged_changes(ix, max_seconds)
     except LockError:
         return SyncResult(waiting=True)  # another sync is at work; the changes stay queued
+
+
+# The files of the last generation found whole, so an unchanged one is not read again.
+_healthy: dict[str, tuple] = {}
+
+
+def _damage() -> list[str]:
+    """index.damage() of the live generation, skipped while its files have not changed."""
+    path = index.live_path()
+    if path is None:
+        return ["no index has been built on this host"]
+    try:
+        files = tuple(sorted((entry.name, entry.stat().st_size, entry.stat().st_mtime_ns)
+                             for entry in os.scandir(path) if entry.is_file()))
+    except OSError as error:
+        return [f"the index folder cannot be listed: {error}"]
+    if _healthy.get(str(path)) == files:
+        return []
+    problems = index.damage(path)
+    if not problems:
+        _healthy.clear()
+        _healthy[str(path)] = files
+    return problems
 
 
 def _apply_logged_changes(ix, max_seconds: float | None) -> SyncResult:
@@ -162,46 +206,58 @@ def published_documents():
         db.session.expunge_all()
 
 
-def rebuild(processes: int = 1) -> RebuildResult:
+def rebuild(processes: int = 1, *, wait: bool = True) -> RebuildResult:
     """Build a new generation from the database and swap it in; searches carry on.
 
-    `search rebuild` indexes with several processes; a rebuild that a web request
-    or the worker needs (the index was missing) keeps to one, because forking a
-    threaded web server is not safe.
+    One rebuild at a time on this host: with `wait`, a second one waits for the
+    first; without, it raises LockError. A web request never calls this. `search
+    rebuild` indexes with several processes; the worker's repair keeps to one.
     """
     started = monotonic()
     # Reading without SQLite's write lock: a rebuild takes seconds, and writers
     # must not wait for it.
-    with index.rebuild_lock(), reading():
+    with index.rebuild_lock(wait=wait), reading():
+        # Half-built generations of a rebuild that died, and old ones nobody reads.
+        index.remove_unused_generations()
         # Changes logged from here on are replayed onto the new generation by sync.
         high_water = db.session.scalar(select(func.max(SearchChange.id))) or 0
         path = index.new_generation()
-        ix = index.whoosh_index.open_dir(str(path))
-        total = 0
-        words: Counter = Counter()
-        if processes > 1:
-            # Processes index at once, each writing a segment of its own (no final
-            # merge: searches read several segments, and later merges fold them in).
-            w = ix.writer(procs=processes, multisegment=True, limitmb=256)
-        else:
-            w = ix.writer(limitmb=256)
         try:
-            for doc in published_documents():
-                w.add_document(**doc)
-                words.update(spelling.words_of(doc))
-                total += 1
-            w.commit()
+            total, words = _fill(path, processes)
         except BaseException:
-            w.cancel()
+            shutil.rmtree(path, ignore_errors=True)
             raise
         spelling.save(path, words)
         index.write_state(path, {"high_water": high_water})
         index.swap_in(path)
     db.session.rollback()
-    sync()
+    sync(repair=False)
     seconds = monotonic() - started
     current_app.logger.info("Search index rebuilt: %s profiles in %.1fs", total, seconds)
     return RebuildResult(profiles=total, seconds=seconds)
+
+
+def _fill(path: Path, processes: int) -> tuple[int, Counter]:
+    """Index every published profile into the empty generation at `path`."""
+    ix = index.open_generation(path)
+    total = 0
+    words: Counter = Counter()
+    if processes > 1:
+        # Processes index at once, each writing a segment of its own (no final
+        # merge: searches read several segments, and later merges fold them in).
+        w = ix.writer(procs=processes, multisegment=True, limitmb=256)
+    else:
+        w = ix.writer(limitmb=256)
+    try:
+        for doc in published_documents():
+            w.add_document(**doc)
+            words.update(spelling.words_of(doc))
+            total += 1
+        w.commit()
+    except BaseException:
+        w.cancel()
+        raise
+    return total, words
 
 
 @dataclass
@@ -209,26 +265,63 @@ class CheckResult:
     missing: list[int] = field(default_factory=list)   # published, not in the index
     extra: list[int] = field(default_factory=list)     # in the index, not published
     stale: list[int] = field(default_factory=list)     # in both, but out of date
+    damage: list[str] = field(default_factory=list)    # files that cannot be read
 
     @property
     def ok(self) -> bool:
-        return not (self.missing or self.extra or self.stale)
+        return not (self.missing or self.extra or self.stale or self.damage)
 
 
 def check() -> CheckResult:
-    """Compare the database's published profiles with the index, document by document."""
+    """Compare the database's published profiles with the index, document by document.
+
+    Every segment is opened and read through (stored fields and terms), so a
+    damaged file is reported in `damage` rather than raised. Raises
+    IndexUnavailable only when there is no index at all.
+    """
+    if index.live_path() is None:
+        raise index.IndexUnavailable("no index has been built on this host")
     with reading():
         return _compare()
+
+
+def _read_through(ix) -> tuple[dict[int, str], list[str]]:
+    """Every stored document's version, reading every segment to the end; and what failed."""
+    indexed: dict[int, str] = {}
+    problems: list[str] = []
+    for segment in ix._segments():
+        name = segment.segment_id()
+        try:
+            reader = SegmentReader(ix.storage, ix.schema, segment)
+        except Exception as error:  # noqa: BLE001  (Whoosh raises many kinds)
+            problems.append(f"segment {name} cannot be opened: {error!r}")
+            continue
+        try:
+            for fields in reader.all_stored_fields():
+                indexed[int(fields["id"])] = fields.get("version")
+            for _ in reader.all_terms():
+                pass
+        except Exception as error:  # noqa: BLE001
+            problems.append(f"segment {name} cannot be read: {error!r}")
+        finally:
+            with suppress(Exception):
+                reader.close()
+    return indexed, problems
 
 
 def _compare() -> CheckResult:
     expected = {int(doc["id"]): doc["version"] for doc in published_documents()}
     db.session.rollback()
-    ix = index.open_live()
-    with ix.searcher() as searcher:
-        indexed = {int(fields["id"]): fields.get("version")
-                   for fields in searcher.all_stored_fields()}
-    result = CheckResult()
+    result = CheckResult(damage=index.damage())
+    try:
+        ix = index.open_live()
+        indexed, problems = _read_through(ix)
+    except index.IndexUnavailable as error:
+        indexed, problems = {}, [str(error)]
+    result.damage += [p for p in problems if p not in result.damage]
+    if result.damage:
+        # What a damaged index holds is not worth comparing: it must be rebuilt.
+        return result
     result.missing = sorted(set(expected) - set(indexed))
     result.extra = sorted(set(indexed) - set(expected))
     result.stale = sorted(pid for pid in set(expected) & set(indexed)
@@ -240,7 +333,7 @@ def sync_after_request(app) -> None:
     """Called once the response is sent: apply the request's changes within a second."""
     with app.app_context():
         try:
-            sync(max_seconds=2.0)
+            sync(max_seconds=2.0, repair=False)
         except Exception:  # the worker or the next request catches up
             db.session.rollback()
             app.logger.exception("Updating the search index after a request failed")
