@@ -138,7 +138,8 @@ def main() -> None:
     server = subprocess.Popen(
         [sys.executable, "-m", "gunicorn", "--workers", "1", "--bind", f"127.0.0.1:{port}",
          "--log-level", "warning", "wsgi:app"],
-        cwd=ROOT, env={**os.environ, **env, "REGISTER_ENV": "production"},
+        # One worker: the limits may be counted in its memory (WEB_CONCURRENCY=1 says so).
+        cwd=ROOT, env={**os.environ, **env, "REGISTER_ENV": "production", "WEB_CONCURRENCY": "1"},
     )
     try:
         base = f"http://127.0.0.1:{port}"

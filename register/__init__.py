@@ -6,6 +6,7 @@ from importlib import import_module
 from typing import Any
 
 from flask import Flask, g
+from werkzeug.exceptions import SecurityError
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from register import config as config_module
@@ -23,9 +24,14 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
 
     app.config["SQLALCHEMY_ENGINE_OPTIONS"] = engine_options(app.config)
 
-    if app.config["PROXY_FIX_X_FOR"]:
-        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=app.config["PROXY_FIX_X_FOR"],
-                                x_proto=1, x_host=1)
+    config_module.check_rate_limit_storage(app)
+    config_module.trust_the_server_name(app)
+
+    proxies = {part: app.config[f"PROXY_FIX_X_{part.upper()}"] for part in ("for", "proto", "host")}
+    if any(proxies.values()):
+        # Each forwarded header is trusted only when its own setting says so.
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies["for"], x_proto=proxies["proto"],
+                                x_host=proxies["host"])
 
     # The package's submodules (register.mail among them) shadow names imported
     # here, so the extensions are reached through their module.
@@ -47,10 +53,10 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         introductions,
         main,
         matching,
-        reports,
         mentors,
         mentorships,
         models,  # noqa: F401  (every table known to SQLAlchemy and Alembic)
+        reports,
         search,
         web,
     )
@@ -63,6 +69,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         import_module(f"register.{area}.views")
 
     web.init_app(app)
+    app.register_error_handler(SecurityError, web.refuse_an_untrusted_host)
     app.register_blueprint(main.bp)
     app.register_blueprint(auth.bp)
     app.register_blueprint(mentors.bp)

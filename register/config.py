@@ -61,8 +61,18 @@ def from_environment(instance_path: str, env: dict[str, str] | None = None) -> d
         "PREFERRED_URL_SCHEME": scheme,
         "RATELIMIT_STORAGE_URI": env.get("RATELIMIT_STORAGE_URI", "memory://"),
         "RATELIMIT_HEADERS_ENABLED": True,
-        # Behind a reverse proxy, how many X-Forwarded-For hops to trust.
+        # Behind a reverse proxy, how many X-Forwarded-For hops to trust. The
+        # forwarded scheme and host are trusted only when asked for separately:
+        # a client that reaches the app directly could otherwise claim any.
         "PROXY_FIX_X_FOR": int(env.get("PROXY_FIX_X_FOR") or 0),
+        "PROXY_FIX_X_PROTO": int(env.get("PROXY_FIX_X_PROTO") or 0),
+        "PROXY_FIX_X_HOST": int(env.get("PROXY_FIX_X_HOST") or 0),
+        # Host names the app answers to besides SERVER_NAME (comma-separated);
+        # any other Host header is refused with 400 once one is known.
+        "TRUSTED_HOSTS": [host.strip() for host in env.get("TRUSTED_HOSTS", "").split(",")
+                          if host.strip()] or None,
+        # How many worker processes serve (gunicorn reads the same variable).
+        "WEB_CONCURRENCY": env.get("WEB_CONCURRENCY", ""),
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
         "SESSION_COOKIE_SECURE": secure_cookies,
@@ -149,3 +159,41 @@ def _development_secret_key(instance: Path) -> str:
         path.write_text(secrets.token_urlsafe(48))
         path.chmod(0o600)
     return path.read_text().strip()
+
+
+def trust_the_server_name(app) -> None:
+    """Answer only to SERVER_NAME and the TRUSTED_HOSTS given: a foreign Host gets 400.
+
+    Flask 3.1 no longer refuses other hosts because SERVER_NAME is set, and a
+    forged Host would otherwise reach every page (and any link built from it).
+    """
+    hosts = list(app.config.get("TRUSTED_HOSTS") or [])
+    server_name = app.config.get("SERVER_NAME")
+    if server_name and server_name not in hosts:
+        hosts.append(server_name)
+    app.config["TRUSTED_HOSTS"] = hosts or None
+
+
+def check_rate_limit_storage(app) -> None:
+    """Refuse to run in production with limits counted in one process's memory, unless
+    told only one process serves (WEB_CONCURRENCY=1).
+
+    With several workers each keeps its own counts, so every limit multiplies by
+    the number of workers.
+    """
+    if is_development(app) or app.config.get("RATELIMIT_ENABLED") is False:
+        return
+    storage = str(app.config.get("RATELIMIT_STORAGE_URI") or "memory://")
+    if not storage.startswith("memory://"):
+        return
+    workers = str(app.config.get("WEB_CONCURRENCY") or "").strip()
+    if workers == "1":
+        return
+    told = (f"WEB_CONCURRENCY={workers} means several processes" if workers
+            else "WEB_CONCURRENCY is not set, so more than one process may serve")
+    raise ConfigError(
+        f"RATELIMIT_STORAGE_URI is memory://, but {told}: each would count request limits "
+        "on its own. Set RATELIMIT_STORAGE_URI=redis://HOST:6379/0 (or another shared "
+        "storage such as memcached:// or mongodb://), or WEB_CONCURRENCY=1 if exactly one "
+        "process serves the register."
+    )

@@ -304,6 +304,11 @@ def outage_kind(error) -> str:
     return type(original or error).__name__
 
 
+def log_outage(error) -> None:
+    """Log that the database is away: at most one line a minute per kind of failure."""
+    _log_outage(error)
+
+
 def _log_outage(error) -> None:
     kind = outage_kind(error)
     now = monotonic()
@@ -370,3 +375,12 @@ def _is_personal(response: Response) -> bool:
         return False
     return (session.modified or "Set-Cookie" in response.headers
             or current_user.is_authenticated)
+
+
+def refuse_an_untrusted_host(error) -> Response:
+    """400 for a Host header outside TRUSTED_HOSTS, in plain words.
+
+    No page template: with an untrusted host no URL can be built for its links.
+    """
+    return Response("This register does not answer to that host name.\n", status=400,
+                    mimetype="text/plain")

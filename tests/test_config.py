@@ -49,6 +49,7 @@ def test_production_refuses_to_start_without_a_real_secret_key(monkeypatch, key)
 
 def test_production_starts_with_a_real_secret_key(monkeypatch, tmp_path):
     monkeypatch.setenv("SECRET_KEY", "a-real-random-value-" + "q" * 30)
+    monkeypatch.setenv("WEB_CONCURRENCY", "1")
     monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path}/x.sqlite3")
     monkeypatch.delenv("REGISTER_ENV", raising=False)
     app = create_app()
@@ -64,3 +65,38 @@ def test_development_invents_and_keeps_a_key_of_its_own(monkeypatch, tmp_path):
     second = create_app({"SECRET_KEY": ""})
     key = first.config["SECRET_KEY"]
     assert len(key) >= 32 and key == second.config["SECRET_KEY"]
+
+
+def production(monkeypatch, tmp_path, **env):
+    """The environment of a production start, with `env` on top."""
+    monkeypatch.setenv("SECRET_KEY", "a-real-random-value-" + "q" * 30)
+    monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path}/x.sqlite3")
+    for name in ("REGISTER_ENV", "FLASK_DEBUG", "WEB_CONCURRENCY", "RATELIMIT_STORAGE_URI"):
+        monkeypatch.delenv(name, raising=False)
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+
+
+@pytest.mark.parametrize("workers", [None, "2", "4"])
+def test_production_refuses_limits_counted_per_process_when_several_may_serve(
+    monkeypatch, tmp_path, workers
+):
+    production(monkeypatch, tmp_path, **({"WEB_CONCURRENCY": workers} if workers else {}))
+    with pytest.raises(ConfigError, match=r"RATELIMIT_STORAGE_URI=redis://"):
+        create_app()
+
+
+@pytest.mark.parametrize("env", [{"WEB_CONCURRENCY": "1"},
+                                 {"RATELIMIT_STORAGE_URI": "redis://127.0.0.1:6379/0",
+                                  "WEB_CONCURRENCY": "4"}])
+def test_production_starts_with_shared_limits_or_one_process(monkeypatch, tmp_path, env):
+    production(monkeypatch, tmp_path, **env)
+    assert not create_app().debug
+
+
+def test_the_proxy_settings_and_trusted_hosts_are_read(tmp_path):
+    config = from_environment(str(tmp_path), {
+        "PROXY_FIX_X_FOR": "1", "TRUSTED_HOSTS": "mentoring.example.org, .internal.example"})
+    assert (config["PROXY_FIX_X_FOR"], config["PROXY_FIX_X_PROTO"],
+            config["PROXY_FIX_X_HOST"]) == (1, 0, 0)
+    assert config["TRUSTED_HOSTS"] == ["mentoring.example.org", ".internal.example"]

@@ -382,3 +382,72 @@ def test_a_mentees_text_is_quoted_below_the_real_links(app, make_user, mailbox, 
     assert page.index(real[0].replace("&", "&amp;")) < page.index("<blockquote")
     assert page.index("evil.example") > page.index("<blockquote")
     assert "<a href=\"https://evil.example" not in page
+
+
+# 8. Production set-up: proxies, hosts, emailed links --------------------------------------
+
+
+def app_with(app_config, **settings):
+    from register import create_app
+
+    return create_app(dict(app_config, **settings))
+
+
+FORGED = {"X-Forwarded-For": "198.51.100.7", "X-Forwarded-Proto": "https",
+          "X-Forwarded-Host": "evil.example"}
+
+
+def test_one_trusted_proxy_is_trusted_for_the_address_only(app_config):
+    from flask import request
+
+    seen = {}
+    app = app_with(app_config, PROXY_FIX_X_FOR=1, SERVER_NAME="mentoring.example.org")
+
+    @app.get("/_seen")
+    def _seen():
+        seen.update(address=request.remote_addr, host=request.host, secure=request.is_secure)
+        return ""
+
+    response = app.test_client().get("/_seen", headers=FORGED)
+    assert response.status_code == 200
+    assert seen == {"address": "198.51.100.7", "host": "mentoring.example.org",
+                    "secure": False}
+    assert "Strict-Transport-Security" not in response.headers
+
+
+def test_forwarded_scheme_and_host_are_trusted_only_when_asked(app_config):
+    app = app_with(app_config, PROXY_FIX_X_FOR=1, PROXY_FIX_X_PROTO=1, PROXY_FIX_X_HOST=1,
+                   SERVER_NAME="mentoring.example.org")
+    client = app.test_client()
+    secure = client.get("/auth/login", headers={"X-Forwarded-Proto": "https"})
+    assert secure.status_code == 200 and "Strict-Transport-Security" in secure.headers
+    # A forwarded host is believed now, and so must be one the register answers to.
+    assert client.get("/auth/login", headers=FORGED).status_code == 400
+
+
+def test_a_foreign_host_header_is_refused(app_config):
+    app = app_with(app_config, SERVER_NAME="mentoring.example.org",
+                   TRUSTED_HOSTS=["www.mentoring.example.org"])
+    client = app.test_client()
+    assert client.get("/auth/login").status_code == 200
+    assert client.get("/auth/login", headers={"Host": "www.mentoring.example.org"}
+                      ).status_code == 200
+    refused = client.get("/auth/login", headers={"Host": "evil.example"})
+    assert refused.status_code == 400
+    assert "does not answer to that host name" in refused.get_data(as_text=True)
+
+
+def test_emailed_links_use_the_configured_scheme_and_host(app_config, make_user, smtp_server):
+    from tests.conftest import Mailbox
+
+    app = app_with(app_config, SERVER_NAME="mentoring.example.org",
+                   PREFERRED_URL_SCHEME="https")
+    smtp_server.handler.received.clear()
+    browser = Browser(app.test_client())
+    # The request arrives over plain http (as from a proxy's inner hop).
+    signed_up = browser.post("/auth/register", {"name": "Ada Okoro", "email": "ada@example.org",
+                                                "password": TEST_PASSWORD},
+                             base_url="http://mentoring.example.org")
+    assert signed_up.status_code == 302, signed_up.get_data(as_text=True)[-3000:]
+    link = Mailbox(smtp_server, app).link_to("ada@example.org", "/auth/verify/")
+    assert link.startswith("https://mentoring.example.org/auth/verify/")

@@ -44,7 +44,9 @@ def _reporter() -> str:
 
 @bp.route("/mentors/<int:profile_id>/report", methods=["GET", "POST"])
 @verified_required
-@limiter.limit("5 per hour;20 per day", key_func=_reporter, methods=["POST"])
+@limiter.limit("5 per hour;20 per day", key_func=_reporter, methods=["POST"],
+               error_message="You have sent several reports in a short time. Wait an hour, "
+                             "then try again; the reports you sent are with the coordinators.")
 def report(profile_id: int):
     """Tell the coordinators about a problem with a profile (confirmed accounts only)."""
     found = load_profile(profile_id)
