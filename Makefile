@@ -10,7 +10,7 @@ AXE := node_modules/axe-core/axe.min.js
 HOST ?= 127.0.0.1
 PORT ?= 5000
 
-.PHONY: run test setup assets db demo lint bench clean
+.PHONY: run test setup assets db demo lint bench proof clean
 
 run: setup db
 	FLASK_DEBUG=1 $(FLASK) run --host $(HOST) --port $(PORT)
@@ -59,3 +59,10 @@ clean:
 bench: setup
 	$(BIN)/python bench/search_bench.py --write docs/benchmarks.md
 	$(BIN)/python bench/reports_bench.py --append docs/benchmarks.md
+
+# Load and faults on a production-like setup (PostgreSQL of its own, two gunicorn hosts,
+# workers, Redis and an SMTP sink, all on loopback); writes docs/reliability.md.
+# PROOF_SCALE=0.5 shortens every phase for a quick look. Needs PostgreSQL's server
+# binaries (/usr/lib/postgresql/*/bin) and redis-server.
+proof: setup
+	$(BIN)/python proof/run.py --scale $(or $(PROOF_SCALE),1) --write docs/reliability.md

@@ -9,14 +9,19 @@ from __future__ import annotations
 
 import signal
 import time
+import zlib
 from collections.abc import Callable
+from contextlib import contextmanager
 from datetime import timedelta
 
 from flask import current_app
-from sqlalchemy import delete
+from sqlalchemy import delete, text
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 from register.database import utcnow, writing
 from register.extensions import db
+from register.web import log_outage
 
 
 def send_mail() -> int:
@@ -80,6 +85,44 @@ def remind_mentorships() -> int:
     return 0  # everything due was handled in this pass
 
 
+def roll_up_report_days() -> int:
+    """Keep the figures of each day of requests that can no longer change (reports)."""
+    from register.reports.rollups import roll_up
+
+    with writing():
+        roll_up()
+        db.session.commit()
+    return 0  # a day finishes once a day; nothing more to do this pass
+
+
+# Jobs that need doing once for the whole register, not once per host: with several
+# hosts on PostgreSQL, one worker at a time runs each (the others skip it that pass).
+# Mail needs no lock (each message is claimed), and each host syncs its own index.
+ONE_HOST_AT_A_TIME = {"resume_returning_mentors", "remind_and_expire_requests",
+                      "remind_mentorships", "forget_old_login_failures",
+                      "roll_up_report_days"}
+
+
+@contextmanager
+def _one_host_at_a_time(job: Callable[[], int]):
+    """Yield True if this worker may run `job` now: always on SQLite (one host); on
+    PostgreSQL only while it holds the job's advisory lock."""
+    if job.__name__ not in ONE_HOST_AT_A_TIME or db.engine.dialect.name != "postgresql":
+        yield True
+        return
+    key = zlib.crc32(f"register.worker.{job.__name__}".encode())
+    with db.engine.connect() as connection:
+        ours = connection.execute(text("SELECT pg_try_advisory_lock(:key)"),
+                                  {"key": key}).scalar()
+        connection.commit()
+        try:
+            yield bool(ours)
+        finally:
+            if ours:
+                connection.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": key})
+                connection.commit()
+
+
 # Each job with the least number of seconds between two of its runs.
 JOBS: list[tuple[Callable[[], int], float]] = [
     (send_mail, 0),
@@ -88,6 +131,7 @@ JOBS: list[tuple[Callable[[], int], float]] = [
     (remind_and_expire_requests, 300),
     (remind_mentorships, 300),
     (forget_old_login_failures, 3600),
+    (roll_up_report_days, 3600),
 ]
 
 
@@ -113,7 +157,13 @@ def run(*, interval: float = 2.0, once: bool = False) -> None:
                     continue
                 last_run[job] = time.monotonic()
                 try:
-                    busy += job()
+                    with _one_host_at_a_time(job) as ours:
+                        busy += job() if ours else 0
+                except (OperationalError, PoolTimeout) as error:
+                    # The database is away: one line per kind of failure, not a traceback
+                    # per job per pass.
+                    db.session.rollback()
+                    log_outage(error)
                 except Exception:
                     db.session.rollback()
                     current_app.logger.exception("Worker job %s failed", job.__name__)

@@ -249,3 +249,35 @@ def test_a_sender_killed_mid_send_holds_one_message_for_one_short_lease(
         working.wait_for(5)
     finally:
         working.stop()
+
+
+# Several hosts: jobs for the whole register run on one worker at a time ----------------
+
+
+@pytest.mark.parametrize("backend", ["postgresql"], indirect=True)
+def test_a_register_wide_job_waits_while_another_host_runs_it(app, database, runner):
+    import zlib
+
+    from register.auth.models import LoginAttempt
+
+    with app.app_context():
+        db.session.add(LoginAttempt(email="someone@example.org", address="192.0.2.1",
+                                    created_at=utcnow() - timedelta(days=2)))
+        db.session.commit()
+
+    def attempts_left() -> int:
+        with app.app_context():
+            return len(db.session.scalars(select(LoginAttempt)).all())
+
+    other_host = create_engine(database["SQLALCHEMY_DATABASE_URI"],
+                               **database.get("SQLALCHEMY_ENGINE_OPTIONS", {}))
+    key = zlib.crc32(b"register.worker.forget_old_login_failures")
+    with other_host.connect() as connection:
+        connection.execute(text("SELECT pg_advisory_lock(:key)"), {"key": key})
+        assert runner.invoke(args=["worker", "--once"]).exit_code == 0
+        assert attempts_left() == 1  # the other host has it
+        connection.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": key})
+        connection.commit()
+    other_host.dispose()
+    assert runner.invoke(args=["worker", "--once"]).exit_code == 0
+    assert attempts_left() == 0
