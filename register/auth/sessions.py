@@ -20,7 +20,8 @@ import secrets
 from datetime import datetime, timedelta
 
 from flask import current_app
-from sqlalchemy import select, update
+from sqlalchemy import delete, or_, select, update
+from sqlalchemy.orm import joinedload
 
 from register.auth.models import LoginSession, User
 from register.database import utcnow, writing
@@ -50,6 +51,10 @@ def start(user: User, *, remember: bool = False, user_agent: str | None = None,
     """Open a session for `user`; returns the identifier Flask-Login keeps in the cookie."""
     now = now or utcnow()
     _, absolute, remembered = _lifetimes()
+    # The person's sessions that can never be used again go, so rows do not pile up.
+    db.session.execute(delete(LoginSession).where(
+        LoginSession.user_id == user.id,
+        or_(LoginSession.ended_at.is_not(None), LoginSession.expires_at <= now)))
     secret = secrets.token_urlsafe(32)
     db.session.add(LoginSession(
         user_id=user.id, secret_hash=_digest(secret), remember=remember, created_at=now,
@@ -75,8 +80,8 @@ def user_for(identifier: str | None, *, now: datetime | None = None) -> User | N
         return None
     user_id, secret = parts
     now = now or utcnow()
-    record = db.session.scalar(select(LoginSession).where(
-        LoginSession.secret_hash == _digest(secret)))
+    record = db.session.scalar(select(LoginSession).options(joinedload(LoginSession.user))
+                               .where(LoginSession.secret_hash == _digest(secret)))
     if record is None or record.user_id != user_id or not _live(record, now):
         return None
     user = record.user
