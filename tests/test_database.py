@@ -82,3 +82,22 @@ def test_read_only_work_does_not_hold_the_write_lock(app):
         db.session.rollback()
     with app.app_context():
         assert db.session.scalar(select(func.count()).select_from(User)) == 1
+
+
+def test_postgresql_gets_timeouts_and_a_ping_and_keeps_its_own_options():
+    from register.database import engine_options
+
+    options = engine_options({
+        "SQLALCHEMY_DATABASE_URI": "postgresql+psycopg://u@db/register?options=-csearch_path%3Dx",
+        "SQLALCHEMY_ENGINE_OPTIONS": {"connect_args": {"options": "-capplication_name=web"}},
+        "DATABASE_CONNECT_TIMEOUT": 4, "DATABASE_STATEMENT_TIMEOUT": 2.5,
+        "DATABASE_POOL_TIMEOUT": 3,
+    })
+    assert options["pool_pre_ping"] is True and options["pool_timeout"] == 3
+    connect = options["connect_args"]
+    assert connect["connect_timeout"] == 4
+    # The URL's and the caller's options both survive beside the timeouts.
+    assert "-csearch_path=x" in connect["options"]
+    assert "-capplication_name=web" in connect["options"]
+    assert "statement_timeout=2500" in connect["options"]
+    assert engine_options({"SQLALCHEMY_DATABASE_URI": "sqlite:///x.db"}) == {}
