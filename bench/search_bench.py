@@ -128,7 +128,7 @@ def main() -> None:
         searcher = index.searcher()
         whoosh_ms, service_ms = [], []
         for params in param_sets:
-            built, _ = text_query.build(params.text)
+            built = text_query.build(params.text).query
             whoosh_ms += timed(lambda p=params, b=built: searcher.search_page(
                 b or wq.Every(), p.page, pagelen=services.PAGE_SIZE,
                 terms=b is not None), REPEATS)

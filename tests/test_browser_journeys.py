@@ -224,7 +224,7 @@ def test_markup_typed_into_a_profile_is_shown_as_text_everywhere(
     assert_no_markup_ran(visitor)
     audit(visitor)
 
-    # The search extract is highlighted by Whoosh, whose markup the page trusts.
+    # The search extract marks the word found, in text escaped by the search.
     visitor.goto("/mentors?q=ventilation")
     hit = visitor.get_by_role("article", name=f"Eve {SCRIPT}")
     expect(hit).to_contain_text(SCRIPT)

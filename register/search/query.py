@@ -6,7 +6,10 @@ phrases and words; each word is analysed like the documents were
 (stemming, accent folding), widened with the synonyms we keep in
 synonyms.txt, and looked for in every text field with that field's
 weight. The last word also matches as a prefix, so results keep up with
-someone who is still typing.
+someone who is still typing. A word the register does not know (or knows far
+less than a word one letter away) also matches its nearest known spellings,
+at a lower weight, so "grant writting" ranks the grant writer first and an
+exact match still beats a corrected one.
 """
 
 from __future__ import annotations
@@ -81,15 +84,30 @@ def _phrase_query(words: tuple[str, ...]) -> q.Query | None:
                 + [q.And([q.Term("bio", t) for t in terms])])
 
 
-def _word_query(word: str, *, last: bool, known) -> q.Query | None:
+# How much a corrected spelling counts against the word as typed.
+CORRECTED_BOOST = 0.6
+
+
+def _word_query(word: str, *, last: bool, known, similar, corrected: dict) -> q.Query | None:
     terms = analyse(word)
     if not terms:
         return None  # a stop word ("and", "the"), or an operator someone typed
     options: list[q.Query] = [q.Term(f, t) for t in terms for f in FIELDS]
-    if last and len(word) >= 3 and not any(known(t) for t in terms):
+    indexed = any(known(t) for t in terms)
+    if last and len(word) >= 3 and not indexed:
         # Still typing: "statis" should already find "statistics". A word that is
         # complete already ("care") is not widened ("career").
         options += [q.Prefix(f, word) for f in ("name", "headline", "expertise")]
+    spellings = [w for w in similar(word, indexed)
+                 if any(known(t) for t in analyse(w))]
+    if spellings:
+        corrected[word] = spellings
+        seen = set(terms)
+        for spelling in spellings:
+            for t in analyse(spelling):
+                if t not in seen and known(t):
+                    seen.add(t)
+                    options += [q.Term(f, t, boost=CORRECTED_BOOST) for f in FIELDS]
     return q.Or(options) if options else None
 
 
@@ -99,32 +117,47 @@ def meaningful(text: str) -> bool:
     return any(analyse(word) for part in split(text) for word in part.words)
 
 
-def build(text: str, *, match_all: bool = True, known=lambda term: False
-          ) -> tuple[q.Query | None, list[str]]:
-    """The query for `text` and the words that took part, or None for an empty search.
+@dataclass
+class Built:
+    """A query ready for Whoosh, and what went into it."""
+
+    query: q.Query | None
+    words: list[str]
+    corrected: dict[str, list[str]]  # a typed word -> the known spellings it also matched
+
+
+def build(text: str, *, match_all: bool = True, known=lambda term: False,
+          similar=lambda word, indexed: []) -> Built:
+    """The query for `text`, or a query of None for an empty search.
 
     With `match_all`, every word must match (in some field); without it, any may.
     `known(term)` says whether the index has a term, so a finished last word is
-    not also searched as a prefix.
+    not also searched as a prefix. `similar(word, indexed)` gives the known
+    spellings a word should also match (see spelling.near).
     """
     parts = split(text)
     table = synonyms()
     clauses: list[q.Query] = []
     used: list[str] = []
+    corrected: dict[str, list[str]] = {}
     index = 0
     while index < len(parts):
         part = parts[index]
-        # A two-word synonym ("general practitioner") beats its single words.
+        # A two-word synonym ("general practitioner", or "practitioner general")
+        # beats its single words.
         pair = None
         if not part.phrase and index + 1 < len(parts) and not parts[index + 1].phrase:
             candidate = part.words + parts[index + 1].words
             if candidate in table:
                 pair = candidate
+            elif candidate[::-1] in table:
+                pair = candidate[::-1]
         key = pair or part.words
         last = index + (2 if pair else 1) >= len(parts)
         phrase = part.phrase or pair
         base = (_phrase_query(key) if phrase
-                else _word_query(part.words[0], last=last, known=known))
+                else _word_query(part.words[0], last=last, known=known, similar=similar,
+                                 corrected=corrected))
         expansion = _phrase_query(table[key]) if key in table else None
         options = [c for c in (base, expansion) if c is not None]
         if options:
@@ -132,7 +165,7 @@ def build(text: str, *, match_all: bool = True, known=lambda term: False
             used.extend(key)
         index += 2 if pair else 1
     if not clauses:
-        return None, used
+        return Built(None, used, corrected)
     if len(clauses) == 1:
-        return clauses[0], used
-    return (q.And(clauses) if match_all else q.Or(clauses)), used
+        return Built(clauses[0], used, corrected)
+    return Built(q.And(clauses) if match_all else q.Or(clauses), used, corrected)

@@ -7,15 +7,14 @@ import traceback
 from dataclasses import dataclass, field, replace
 
 from flask import current_app
-from markupsafe import Markup, escape
-from whoosh import highlight
+from markupsafe import Markup
 
 from register.mentors import vocabulary as vocab
-from register.search import fallback, index, masks, spelling
+from register.search import extracts, fallback, index, masks, spelling
 from register.search import query as text_query
 
 PAGE_SIZE = 20
-EXTRACT_CHARACTERS = 240
+EXTRACT_CHARACTERS = extracts.CHARACTERS
 
 # Filters that take several values (any of them may match) and how they are labelled.
 GROUPS = {
@@ -141,18 +140,6 @@ def _filter_mask(masks, params: SearchParams, *, without: str | None = None) -> 
     return mask
 
 
-_FORMATTER = highlight.HtmlFormatter(tagname="mark", between=" … ")
-_FRAGMENTER = highlight.ContextFragmenter(maxchars=EXTRACT_CHARACTERS, surround=60)
-
-
-def _extract(hit) -> Markup:
-    # Whoosh escapes the text around the marks itself (HtmlFormatter.htmlescape).
-    marked = hit.highlights("bio", top=2)
-    if marked:
-        return Markup(marked)  # noqa: S704  (Whoosh escaped the text; only <mark> is ours)
-    return escape(_opening(hit.fields()))
-
-
 def search(params: SearchParams) -> Results:
     """Run a search: a page of ranked hits, facet counts, and help when nothing matches.
 
@@ -178,7 +165,7 @@ def search(params: SearchParams) -> Results:
 
 def _degraded(params: SearchParams) -> Results:
     documents, total = fallback.listing(params, PAGE_SIZE)
-    hits = [_hit(doc, escape(_opening(doc)), 0) for doc in documents]
+    hits = [_hit(doc, extracts.extract(doc.get("bio", "")), 0) for doc in documents]
     facets = {group: [FacetValue(c.code, c.label, None, c.code in params.filters.get(group, ()))
                       for c in choices]
               for group, (_, choices) in GROUPS.items()}
@@ -189,22 +176,27 @@ def _degraded(params: SearchParams) -> Results:
 def _ranked(searcher, params: SearchParams) -> Results:
     found = masks.for_searcher(searcher)
     reader = searcher.reader()
+    path = index.live_path()
 
     def known(term: str) -> bool:
         return any(reader.doc_frequency(f, term) for f in text_query.FIELDS)
 
-    built, _ = text_query.build(params.text, known=known)
-    text_mask = _matching(searcher, found, built)
+    def similar(word: str, indexed: bool) -> list[str]:
+        return spelling.near(path, word, indexed=indexed) if path else []
+
+    built = text_query.build(params.text, known=known, similar=similar)
+    query = built.query
+    text_mask = _matching(searcher, found, query)
     wanted = _filter_mask(found, params)
     matched_any = False
-    if not text_mask & wanted and built is not None and len(text_query.split(params.text)) > 1:
-        loose, _ = text_query.build(params.text, match_all=False, known=known)
-        loose_mask = _matching(searcher, found, loose)
+    if not text_mask & wanted and query is not None and len(text_query.split(params.text)) > 1:
+        loose = text_query.build(params.text, match_all=False, known=known, similar=similar)
+        loose_mask = _matching(searcher, found, loose.query)
         if loose_mask & wanted:
-            built, text_mask, matched_any = loose, loose_mask, True
+            built, query, text_mask, matched_any = loose, loose.query, loose_mask, True
     selected = text_mask & wanted
     total = selected.bit_count()
-    hits = _page(searcher, found, built, selected, params)
+    hits = _page(searcher, found, query, selected, params)
     facets = {}
     for group, (fieldname, choices) in GROUPS.items():
         # A group the mentee has narrowed is counted without its own filter, so
@@ -222,8 +214,9 @@ def _ranked(searcher, params: SearchParams) -> Results:
     in_training_count = (text_mask & _filter_mask(found, params, without="in_training")
                          & found.value("in_training", "yes")).bit_count()
     suggestion = None
-    if params.text and (total == 0 or matched_any):
-        suggestion = _suggest(params.text)
+    if params.text and (total == 0 or matched_any or built.corrected):
+        # Corrected words already count in the results; the link searches for exactly them.
+        suggestion = _suggest(params.text, built.corrected)
     return Results(params=params, hits=hits, total=total, facets=facets, matched_any=matched_any,
                    accepting_count=accepting_count, in_training_count=in_training_count,
                    suggestion=suggestion)
@@ -243,16 +236,17 @@ def _page(searcher, found, built, selected: int, params: SearchParams) -> list[H
         # Nothing typed: the newest mentors first, straight from the precomputed order.
         selected_bytes = masks.as_bytes(selected, found.size)
         docnums = [d for d in found.newest if masks.contains(selected_bytes, d)]
-        return [_hit(searcher.stored_fields(d), escape(_opening(searcher.stored_fields(d))), d)
-                for d in docnums[start:start + PAGE_SIZE]]
+        return [_hit(fields, extracts.extract(fields.get("bio", "")), d)
+                for d in docnums[start:start + PAGE_SIZE]
+                for fields in (searcher.stored_fields(d),)]
     newest = params.sort == "newest"
     results = searcher.search(
         built, limit=start + PAGE_SIZE, filter=masks.to_bitset(selected, found.size),
-        sortedby="published" if newest else None, reverse=newest, terms=True,
+        sortedby="published" if newest else None, reverse=newest,
     )
-    results.formatter = _FORMATTER
-    results.fragmenter = _FRAGMENTER
-    return [_hit(hit.fields(), _extract(hit), hit.docnum) for hit in results[start:]]
+    terms, prefixes = extracts.terms_of(built)
+    return [_hit(fields, extracts.extract(fields.get("bio", ""), terms, prefixes), hit.docnum)
+            for hit in results[start:] for fields in (hit.fields(),)]
 
 
 def _hit(fields: dict, extract: Markup, docnum: int) -> Hit:
@@ -262,15 +256,8 @@ def _hit(fields: dict, extract: Markup, docnum: int) -> Hit:
                knowing=fields.get("knowing", "").split())
 
 
-def _opening(fields: dict) -> str:
-    bio = fields.get("bio", "")
-    if len(bio) > EXTRACT_CHARACTERS:
-        bio = bio[:EXTRACT_CHARACTERS].rsplit(" ", 1)[0] + " …"
-    return bio
-
-
-def _suggest(text: str) -> str | None:
-    """The text with each unknown word replaced by the nearest known one, if any changed."""
+def _suggest(text: str, corrected: dict[str, list[str]]) -> str | None:
+    """The text with each misspelt word replaced by the nearest known one, if any changed."""
     path = index.live_path()
     if path is None:
         return None
@@ -278,7 +265,7 @@ def _suggest(text: str) -> str | None:
     words = []
     for part in text_query.split(text):
         for word in part.words:
-            better = spelling.correct(path, word)
+            better = (corrected.get(word) or [None])[0] or spelling.correct(path, word)
             words.append(better or word)
             changed = changed or better is not None
     return " ".join(words) if changed else None

@@ -1,10 +1,16 @@
-"""'Did you mean': the words of the register, and the nearest known word to a misspelling.
+"""Misspellings: the words of the register, and the known words nearest to one typed.
 
-Whoosh can keep a spelling field in the index, but analysing the short fields a
-third time made rebuilding a fifth slower. Instead each generation of the index
+Whoosh can keep a spelling field in the index, but analysing the text a third
+time made rebuilding a fifth slower. Instead each generation of the index
 keeps words.json: how often each word of the names, roles, organisations,
-places and expertise appears. A rebuild writes it; each sync adds the words of
-the profiles it indexed.
+places, expertise and bios appears, as typed (not stemmed), because people
+misspell words, not stems ("coachng" is one letter from "coaching", two from
+its stem "coach"). A rebuild writes it; each sync adds the words of the
+profiles it indexed.
+
+The search uses it twice: inside the query, a word the register does not
+know (or knows far less than a word one letter away) also matches its
+nearest known words; and "Did you mean" offers the corrected text.
 """
 
 from __future__ import annotations
@@ -20,10 +26,16 @@ from whoosh.support.charset import accent_map
 
 WORD = re.compile(r"[^\W\d_]{3,}", re.UNICODE)
 FILE = "words.json"
-SPELLING_FIELDS = ("name", "headline", "expertise", "place")
+SPELLING_FIELDS = ("name", "headline", "expertise", "place", "bio")
+# A known word this many times rarer than a word one edit away is treated as a typo too
+# (someone's bio says "writting"); the word itself still matches, and ranks first.
+FAR_RARER = 20
+MAX_CORRECTIONS = 3
 
 _lock = threading.Lock()
-_cache: dict[str, tuple[float, dict[str, int], dict[str, list[str]]]] = {}
+_cache: dict[str, tuple[int, dict[str, int], dict]] = {}
+_near_cache: dict[tuple, list[str]] = {}
+_NEAR_KEPT = 5000
 
 
 def normal(word: str) -> str:
@@ -53,7 +65,8 @@ def add(path: Path, documents: list[dict]) -> None:
     save(path, counts)
 
 
-def _load(path: Path) -> tuple[dict[str, int], dict[str, list[str]]]:
+def _load(path: Path) -> tuple[dict[str, int], dict[tuple[str, int], list[str]]]:
+    """The word counts, and the words grouped by first letter and length."""
     file = path / FILE
     try:
         stamp = file.stat().st_mtime_ns
@@ -64,13 +77,65 @@ def _load(path: Path) -> tuple[dict[str, int], dict[str, list[str]]]:
         cached = _cache.get(key)
         if cached and cached[0] == stamp:
             return cached[1], cached[2]
-    counts = json.loads(file.read_text())
-    by_initial: dict[str, list[str]] = {}
+    try:
+        counts = json.loads(file.read_text())
+    except (OSError, ValueError):
+        return {}, {}
+    groups: dict[tuple[str, int], list[str]] = {}
     for word in counts:
-        by_initial.setdefault(word[0], []).append(word)
+        groups.setdefault((word[0], len(word)), []).append(word)
     with _lock:
-        _cache[key] = (stamp, counts, by_initial)
-    return counts, by_initial
+        for stale in [k for k in _cache if k != key]:
+            del _cache[stale]  # one generation is live at a time
+        _cache[key] = (stamp, counts, groups)
+    return counts, groups
+
+
+def limit_for(word: str) -> int:
+    """How many edits a typed word may be from the word meant: none for short words."""
+    if len(word) <= 3:
+        return 0
+    return 1 if len(word) < 8 else 2
+
+
+def near(path: Path, word: str, *, indexed: bool = False) -> list[str]:
+    """Known words within limit_for(word) edits of `word`, same first letter, nearest and
+    then most common first; [] when `word` is known and not far rarer than them.
+
+    `indexed`: the index has the word, so it is corrected only if words.json shows
+    it far rarer than a neighbour (and not at all if words.json does not count it).
+    """
+    word = normal(word)
+    limit = limit_for(word)
+    if not limit:
+        return []
+    counts, groups = _load(path)
+    if indexed and word not in counts:
+        return []
+    cache_key = (str(path), id(groups), word)
+    with _lock:
+        found = _near_cache.get(cache_key)
+    if found is not None:
+        return found
+    scored = []
+    for length in range(len(word) - limit, len(word) + limit + 1):
+        for candidate in groups.get((word[0], length), ()):
+            if candidate != word:
+                edits = distance(word, candidate, limit)
+                if edits <= limit:
+                    scored.append((edits, -counts[candidate], candidate))
+    scored.sort()
+    own = counts.get(word, 0)
+    if own:
+        # A known word is corrected only towards far more common words one edit away.
+        scored = [s for s in scored if s[0] == 1 and -s[1] >= FAR_RARER * own]
+    best = scored[0][0] if scored else 0
+    found = [candidate for edits, _, candidate in scored if edits == best][:MAX_CORRECTIONS]
+    with _lock:
+        if len(_near_cache) >= _NEAR_KEPT:
+            _near_cache.clear()
+        _near_cache[cache_key] = found
+    return found
 
 
 def distance(a: str, b: str, limit: int) -> int:
@@ -95,15 +160,9 @@ def distance(a: str, b: str, limit: int) -> int:
 
 def correct(path: Path, word: str, limit: int = 2) -> str | None:
     """The known word nearest to `word` (same first letter, then the most common), if any."""
-    counts, by_initial = _load(path)
+    counts, _ = _load(path)
     word = normal(word)
     if not word or word in counts or len(word) <= 3:
         return None
-    best = None
-    for candidate in by_initial.get(word[0], ()):
-        found = distance(word, candidate, limit)
-        if found <= limit:
-            rank = (found, -counts[candidate])
-            if best is None or rank < best[0]:
-                best = (rank, candidate)
-    return best[1] if best else None
+    found = near(path, word)
+    return found[0] if found else None
