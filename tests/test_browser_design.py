@@ -416,3 +416,73 @@ def test_without_javascript_the_search_form_lands_on_one_clean_address(open_page
     expect(page.get_by_role("heading", name="2 mentors match “nursing”")).to_be_visible()
     assert page.url.endswith("/mentors?q=nursing&accepting=1"), page.url
     audit(page, impacts=ALL_IMPACTS)
+
+
+# The request form -----------------------------------------------------------------------
+
+
+def test_the_request_form_keeps_its_preview_in_view_and_pasted_text_whole(
+        open_page, live_server, make_user, shots):
+    mentor = make_user(email="ada@example.org", name="Ada Okoro")
+    profile_id = publish(live_server, mentor, display_name="Dr Ada Okoro")
+    make_user(email="mia@example.org", name="Mia Mentee")
+    page = open_page()
+    log_in(page, "mia@example.org")
+    page.goto(f"/mentors/{profile_id}/request")
+    subject = page.get_by_label("Subject line")
+    suggested = "15 minutes of your time – your experience in quality improvement"
+    expect(subject).to_have_value(suggested)
+    letter = page.get_by_role("region", name="What Dr Ada Okoro will receive")
+    # The preview starts from the suggested subject rather than empty.
+    expect(letter).to_contain_text(suggested)
+    radio = page.get_by_role("radio").first.bounding_box()
+    checkbox = page.get_by_role("checkbox").first.bounding_box()
+    assert abs(radio["width"] - checkbox["width"]) < 1, (radio, checkbox)
+    look_at(page, shots, "request-form")
+
+    # At a desk the preview stays in view down to the last button.
+    page.get_by_role("button", name="Preview the request").scroll_into_view_if_needed()
+    box = letter.bounding_box()
+    visible = min(box["y"] + box["height"], DESKTOP["height"]) - max(box["y"], 0)
+    assert visible > DESKTOP["height"] / 2, f"the preview scrolled away: {box}"
+
+    # On a phone the preview folds away above the form, and the subject is seen whole.
+    page.set_viewport_size(PHONE)
+    page.evaluate("window.scrollTo(0, 0)")
+    toggle = page.get_by_text("See what Dr Ada Okoro will receive")
+    expect(toggle).to_be_visible()
+    expect(letter.get_by_role("heading")).to_be_hidden()
+    assert toggle.bounding_box()["y"] < subject.bounding_box()["y"]
+    assert subject.evaluate("e => e.scrollHeight <= e.clientHeight + 1 && "
+                            "e.scrollWidth <= e.clientWidth + 1"), "the subject is cut off"
+    no_sideways_scroll(page)
+
+    # Pasting more than the limit keeps every word and says what is over.
+    page.set_viewport_size(DESKTOP)
+    too_long = ("I want to lead quality improvement across a whole trust. " * 22).strip()
+    assert len(too_long) > 1200
+    aspiration = page.get_by_label("Where you want to be")
+    aspiration.fill(too_long)
+    expect(aspiration).to_have_value(too_long)
+    expect(page.locator("#aspiration-count")).to_have_text(
+        f"{len(too_long) - 1200} characters too many")
+    page.get_by_label("Why this mentor in particular").fill(WHY_YOU)
+    page.get_by_role("group", name="The purpose").get_by_label(
+        "Professional and career development").check()
+    page.get_by_role("group", name="What you would like help with").get_by_label(
+        "Knowing how", exact=True).check()
+    page.get_by_role("button", name="Preview the request").click()
+    summary = page.get_by_role("alert")
+    expect(summary).to_contain_text("There is a problem")
+    expect(summary.get_by_role("link")).to_contain_text(["1200"])
+    expect(page.get_by_label("Where you want to be")).to_have_value(too_long)
+    look_at(page, shots, "request-form-error")
+
+    page.get_by_label("Where you want to be").fill(ASPIRATION)
+    page.get_by_role("button", name="Preview the request").click()
+    expect(page.get_by_role("heading", level=1, name="Check your request")).to_be_visible()
+    expect(page.get_by_role("heading", level=2, name="Your request to Dr Ada Okoro")).to_be_visible()
+    send = page.get_by_role("button", name="Send the request")
+    change = page.get_by_role("button", name="Change it")
+    assert background(send) != background(change), "Change it looks secondary"
+    look_at(page, shots, "request-preview")

@@ -66,9 +66,13 @@ def compose(profile_id: int):
         status = 422
     else:
         status = 200
+    # The preview beside the form starts from what the form holds (the suggested subject, at
+    # first), never empty.
+    draft = form.to_draft()
     return render("introductions/compose.html", form=form, profile=profile, refusal=refusal,
                   ask_choices=ivocab.ASKS,
                   response_time=services.describe_response(services.typical_response(profile)),
+                  draft=draft, sender=current_user, problem=None, **_labels(draft),
                   status=status)
 
 
