@@ -481,7 +481,8 @@ def test_the_request_form_keeps_its_preview_in_view_and_pasted_text_whole(
     page.get_by_label("Where you want to be").fill(ASPIRATION)
     page.get_by_role("button", name="Preview the request").click()
     expect(page.get_by_role("heading", level=1, name="Check your request")).to_be_visible()
-    expect(page.get_by_role("heading", level=2, name="Your request to Dr Ada Okoro")).to_be_visible()
+    expect(page.get_by_role("heading", level=2,
+                            name="Your request to Dr Ada Okoro")).to_be_visible()
     send = page.get_by_role("button", name="Send the request")
     change = page.get_by_role("button", name="Change it")
     assert background(send) != background(change), "Change it looks secondary"
