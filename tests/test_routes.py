@@ -9,10 +9,16 @@ app-wide check) makes its case fail.
 from __future__ import annotations
 
 import re
+import uuid
 
 import pytest
 from werkzeug.routing import Rule
-from werkzeug.routing.converters import AnyConverter
+from werkzeug.routing.converters import (
+    AnyConverter,
+    FloatConverter,
+    IntegerConverter,
+    UUIDConverter,
+)
 
 from register import create_app
 from tests.conftest import TEST_PASSWORD
@@ -32,13 +38,18 @@ POST_RULES = _post_rules()
 
 
 def example_path(rule: Rule) -> str:
-    """A path this rule matches: 1 for numbers, the first choice for `any(...)`, else text."""
+    """A path this rule matches: 1 for numbers, the first choice for `any(...)`, else text.
+
+    The ids need not exist: the CSRF check comes before any view looks anything up.
+    """
     values = {}
     for name in rule.arguments:
         converter = rule._converters[name]
         if isinstance(converter, AnyConverter):
             values[name] = sorted(converter.items)[0]
-        elif converter.regex == r"\d+":
+        elif isinstance(converter, UUIDConverter):
+            values[name] = uuid.UUID(int=1)
+        elif isinstance(converter, (IntegerConverter, FloatConverter)):
             values[name] = 1
         else:
             values[name] = "x" * 20
