@@ -116,6 +116,19 @@ def test_a_cookie_copied_before_logout_opens_nothing_after_it(app, browser, make
     assert thief.get("/account").status_code == 302
 
 
+def test_logging_in_again_ends_the_browsers_earlier_session(app, browser, make_user):
+    make_user("first@example.org")
+    make_user("second@example.org")
+    browser.log_in("first@example.org")
+    copied = browser.client.get_cookie("session").value
+    browser.log_in("second@example.org")  # a shared computer, the next person
+
+    thief = app.test_client()
+    thief.set_cookie("session", copied)
+    assert thief.get("/account").status_code == 302
+    assert "second@example.org" in browser.get("/account").get_data(as_text=True)
+
+
 def test_log_out_everywhere_ends_every_session_and_remember_cookie(app, make_user):
     user = make_user("mentee@example.org")
     laptop, phone = Browser(app.test_client()), Browser(app.test_client())

@@ -41,7 +41,9 @@ def _recognise_the_session():
 
 def _start_session(user: User, remember: bool = False) -> None:
     """Open a server-side session and log the browser in; the caller commits after."""
-    # A fresh session at login: nothing set before it (by anyone) carries over.
+    # A fresh session at login: nothing set before it (by anyone) carries over,
+    # and a session this browser had before ends on the server too.
+    sessions.end(sessions.current_identifier())
     session.clear()
     sessions.start(user, remember=remember, user_agent=request.user_agent.string)
     # The remember-me cookie lasts REMEMBER_COOKIE_DURATION, as long as the row.
