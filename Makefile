@@ -10,7 +10,7 @@ AXE := node_modules/axe-core/axe.min.js
 HOST ?= 127.0.0.1
 PORT ?= 5000
 
-.PHONY: run test setup assets db demo lint bench proof clean
+.PHONY: run test setup assets db demo lint bench proof clean screenshots
 
 run: setup db
 	FLASK_DEBUG=1 $(FLASK) run --host $(HOST) --port $(PORT)
@@ -66,3 +66,8 @@ bench: setup
 # binaries (/usr/lib/postgresql/*/bin) and redis-server.
 proof: setup
 	$(BIN)/python proof/run.py --scale $(or $(PROOF_SCALE),1) --write docs/reliability.md
+
+# Every main page at desk and phone widths, saved for review in docs/screenshots/.
+screenshots: $(VENV)/.test-installed assets
+	rm -f docs/screenshots/*.png
+	SCREENSHOT_DIR=docs/screenshots REQUIRE_BROWSER=1 $(BIN)/pytest -p no:randomly -q tests/test_browser_design.py

@@ -178,7 +178,18 @@ def search_sync_command() -> None:
     if result.waiting:
         raise click.ClickException("The index is busy; the changes stay queued. Try again.")
     if result.rebuilt:
-        click.echo(f"Rebuilt the index ({'; '.join(result.damage)}).")
+        # A rebuild reads every published profile: nothing is left to apply, and
+        # "Applied 0 changes" right after it read as if nothing had happened.
+        if any("no index has been built" in problem for problem in result.damage):
+            click.echo("Built the search index from every published profile; it is up to "
+                       f"date (change {result.high_water}).")
+        else:
+            click.echo(f"Rebuilt the damaged index ({'; '.join(result.damage)}); it is up to "
+                       f"date (change {result.high_water}).")
+        return
+    if result.applied == 0:
+        click.echo(f"The index was already up to date (change {result.high_water}).")
+        return
     click.echo(f"Applied {result.applied} changes; up to change {result.high_water}.")
 
 

@@ -62,3 +62,13 @@ def test_import_refuses_a_file_with_a_nul_byte(app, runner, tmp_path):
     assert "NUL byte" in result.output and "nothing was imported" in result.output
     with app.app_context():
         assert db.session.scalar(select(func.count()).select_from(User)) == 0
+
+
+def test_search_sync_on_a_fresh_database_says_it_built_the_index(app, runner):
+    built = runner.invoke(args=["search", "sync"])
+    assert built.exit_code == 0, built.output
+    assert built.output.startswith("Built the search index from every published profile")
+    assert "Applied 0 changes" not in built.output
+    again = runner.invoke(args=["search", "sync"])
+    assert again.exit_code == 0, again.output
+    assert again.output.startswith("The index was already up to date")
