@@ -18,4 +18,5 @@ from register.mentorships.models import (  # noqa: F401
     Reminder,
 )
 from register.operations import WorkerHeartbeat  # noqa: F401
+from register.reports.models import RequestDay  # noqa: F401
 from register.search.models import SearchChange  # noqa: F401

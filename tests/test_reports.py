@@ -260,3 +260,42 @@ def test_the_page_has_a_chart_with_a_title_beside_each_table(app, make_user, bro
     bad = browser.get("/admin/reports?start=yesterday")
     assert bad.status_code == 422
     assert "Enter a date such as 2026-01-31." in bad.get_data(as_text=True)
+
+
+@BOTH_BACKENDS
+def test_days_kept_by_the_roll_up_give_the_same_figures_as_counting_live(app):
+    from register.reports import rollups
+    from register.reports.models import RequestDay
+
+    year = services.Period(date(2025, 7, 1), date(2026, 6, 30))
+    with app.app_context():
+        r = Register()
+        nhs, academic = r.mentor(), r.mentor(sector="academia")
+        for day, (profile, state, after, reason) in enumerate([
+                (nhs, "accepted", timedelta(hours=5), None),
+                (nhs, "declined", timedelta(days=2), "capacity"),
+                (academic, "accepted", timedelta(days=3), None),
+                (academic, "expired", None, None),
+                (nhs, "withdrawn", None, None)]):
+            r.request(profile, sent=at(1, 3) - timedelta(days=40 * day), state=state,
+                      answered_after=after, reason=reason, knowing=("whom",))
+        r.request(nhs, sent=NOW - timedelta(days=3), knowing=("why",))  # recent: live
+        db.session.commit()
+        live = services.request_figures(year, NOW)
+        live_supply = services.supply_and_demand(year, NOW.date())
+
+        kept = rollups.roll_up(NOW)
+        db.session.commit()
+        assert kept > 150 and rollups.roll_up(NOW) == 0  # once only
+        assert db.session.scalar(db.select(db.func.max(RequestDay.day))) == date(2026, 5, 30)
+        again = services.request_figures(year, NOW)
+        for name in ("sent", "accepted", "declined", "withdrawn", "expired", "waiting",
+                     "median_answer", "p90_answer"):
+            assert getattr(again, name) == getattr(live, name), name
+        assert [t.rows for t in again.tables] == [t.rows for t in live.tables]
+        assert [t.rows for t in services.supply_and_demand(year, NOW.date())] == [
+            t.rows for t in live_supply]
+        # Kept days are read from the roll-up: a request deleted afterwards stays counted.
+        db.session.execute(db.delete(IntroRequest).where(IntroRequest.state == "withdrawn"))
+        db.session.commit()
+        assert services.request_figures(year, NOW).withdrawn == 1

@@ -43,6 +43,14 @@ def upgrade():
         batch_op.create_index('ix_mentee_objectives_waiting', ['facilitated', 'waiting_since'],
                               unique=False)
 
+    op.create_table(
+        'report_request_day',
+        sa.Column('day', sa.Date(), nullable=False),
+        sa.Column('figures', sa.JSON(), nullable=False),
+        sa.Column('computed_at', sa.DateTime(), nullable=False),
+        sa.PrimaryKeyConstraint('day', name=op.f('pk_report_request_day')),
+    )
+
     with op.batch_alter_table('intro_request', schema=None) as batch_op:
         batch_op.add_column(sa.Column('proposed_by_id', sa.Integer(), nullable=True))
         batch_op.add_column(sa.Column('proposal_note', sa.Text(), nullable=True))
@@ -72,6 +80,7 @@ def downgrade():
         batch_op.drop_column('proposal_note')
         batch_op.drop_column('proposed_by_id')
 
+    op.drop_table('report_request_day')
     with op.batch_alter_table('mentee_objectives', schema=None) as batch_op:
         batch_op.drop_index('ix_mentee_objectives_waiting')
     op.drop_table('mentee_objectives')

@@ -14,7 +14,7 @@ from sqlalchemy import and_, func, select
 from register.extensions import db
 from register.mentors.models import MentorProfile
 from register.mentorships.models import Evaluation, Meeting, Mentorship
-from register.reports.tables import Table, chart, percentiles, seconds_between
+from register.reports.tables import Table, chart, ranked_percentiles, seconds_between
 
 MIN_ANSWERS = 3
 SUPPRESSED = "fewer than 3 answers"
@@ -70,15 +70,15 @@ def figures(period, now: datetime):
 
     # Time from acceptance (the mentorship starting) to its first meeting held, for
     # mentorships started in the period.
-    first = (select(Meeting.mentorship_id, func.min(Meeting.starts_at).label("first_at"))
-             .where(Meeting.status == Meeting.HELD).group_by(Meeting.mentorship_id).subquery())
-    wait = seconds_between(Mentorship.started_at, first.c.first_at)
     started_scope = scoped(Mentorship.started_at >= period.since,
                            Mentorship.started_at < period.until)
-    with_meeting = db.session.scalar(select(func.count()).select_from(Mentorship).join(
-        first, first.c.mentorship_id == Mentorship.id).where(started_scope)) or 0
-    median_wait, = percentiles(wait, and_(started_scope, first.c.mentorship_id == Mentorship.id),
-                               (0.5,))
+    first = (select(Meeting.mentorship_id, func.min(Meeting.starts_at).label("first_at"))
+             .where(Meeting.status == Meeting.HELD,
+                    Meeting.mentorship_id.in_(select(Mentorship.id).where(started_scope)))
+             .group_by(Meeting.mentorship_id).subquery())
+    wait = seconds_between(Mentorship.started_at, first.c.first_at)
+    (median_wait,), with_meeting = ranked_percentiles(
+        wait, first.c.mentorship_id == Mentorship.id, (0.5,))
 
     summary = {"started": started, "active": active, "stalled": stalled,
                "closed": sum(count for _, count in closed_rows), "meetings_held": meetings_held,

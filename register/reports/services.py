@@ -1,7 +1,7 @@
 """The figures that say whether the scheme works, and where mentors are short.
 
-Every figure is a SQL aggregate (counts, sums, one ordered pick per
-percentile), never a loop over rows in Python, so the page stays fast at
+Every figure is a SQL aggregate (grouped counts and sums), never a loop over
+rows in Python, so the page stays fast at
 20,000 profiles and 100,000 requests (bench/reports_bench.py measures it).
 Each figure is a Table: what the page shows beside its chart, and what its
 CSV download holds.
@@ -13,7 +13,10 @@ Definitions, in one place:
   still waiting, and those the mentee withdrew, have no outcome to count;
 - time to answer counts the mentors' own answers (accepted or declined), not
   the automatic declines when a mentor paused;
-- percentiles are "nearest rank": the median of 4 answers is the 2nd fastest;
+- percentiles are "nearest rank" over answer times in whole hours: the median
+  of 4 answers is the 2nd fastest;
+- a day's requests are counted live until the day is 30 days old, then kept
+  per day (rollups.py), so a year is read from 365 small rows;
 - a sector narrows everything to mentors in that sector (for demand: requests
   to them, mentees who named it, searches filtered by it).
 """
@@ -21,6 +24,7 @@ Definitions, in one place:
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 
@@ -33,16 +37,13 @@ from register.matching.models import MenteeObjectives
 from register.mentors import vocabulary as vocab
 from register.mentors.models import MentorProfile
 from register.mentorships.models import Mentorship
-from register.reports import mentorship_figures
+from register.reports import mentorship_figures, rollups
 from register.reports.tables import (
     Table,
     as_csv,
     chart,
     csv_safe,
     describe_duration,
-    month,
-    percentiles,
-    seconds_between,
 )
 
 DEFAULT_MONTHS = 12
@@ -111,13 +112,25 @@ def period_from(args, today: date) -> tuple[Period, dict[str, str]]:
 # Requests ----------------------------------------------------------------------------------
 
 
-def _request_scope(period: Period):
-    condition = and_(IntroRequest.created_at >= period.since,
-                     IntroRequest.created_at < period.until)
+def _sectors(by_sector: dict, period: Period) -> list[dict]:
+    """A day's counts for the period's sector, or for every sector."""
     if period.sector:
-        condition = and_(condition, IntroRequest.profile_id.in_(
-            select(MentorProfile.id).where(MentorProfile.sector == period.sector)))
-    return condition
+        return [by_sector[period.sector]] if period.sector in by_sector else []
+    return list(by_sector.values())
+
+
+def _from_histogram(hours: dict[int, int], share: float) -> float | None:
+    """The nearest-rank percentile, in seconds, of answer times counted in whole hours."""
+    total = sum(hours.values())
+    if not total:
+        return None
+    wanted = max(1, math.ceil(share * total))
+    seen = 0
+    for hour in sorted(hours):
+        seen += hours[hour]
+        if seen >= wanted:
+            return hour * 3600.0
+    return None
 
 
 @dataclass
@@ -135,27 +148,32 @@ class RequestFigures:
     tables: list[Table] = field(default_factory=list)
 
 
-def request_figures(period: Period, now: datetime) -> RequestFigures:
-    """Requests sent in the period and what became of them; how fast mentors answer."""
-    scope = _request_scope(period)
+def request_figures(period: Period, now: datetime, days: dict | None = None
+                    ) -> RequestFigures:
+    """Requests sent in the period and what became of them; how fast mentors answer.
+
+    `days` are the period's per-day counts (rollups.days_by_date), if already read."""
     state = IntroRequest.state
-    # One pass over the period's requests, grouped by month, state and reason: a few
-    # hundred groups at most, added up below.
-    by_month = month(IntroRequest.created_at).label("month")
-    groups = db.session.execute(
-        select(by_month, state, IntroRequest.decline_reason, func.count())
-        .where(scope).group_by(by_month, state, IntroRequest.decline_reason)).all()
+    # Per day and sector: kept days read from their roll-up, recent ones counted now.
     states: dict[str, int] = {}
-    reasons: dict[str | None, int] = {}
+    reasons: dict[str, int] = {}
     months: dict[str, list[int]] = {}
-    for when, what, reason, count in groups:
-        states[what] = states.get(what, 0) + count
-        tally = months.setdefault(when, [0, 0])
-        tally[0] += count
-        if what == IntroRequest.ACCEPTED:
-            tally[1] += count
-        if what == IntroRequest.DECLINED:
-            reasons[reason] = reasons.get(reason, 0) + count
+    hours: dict[int, int] = {}
+    if days is None:
+        days = rollups.days_by_date(period.start, period.end)
+    for day, by_sector in days.items():
+        tally = months.setdefault(day[:7], [0, 0])
+        for counts in _sectors(by_sector, period):
+            for what, n in counts["s"].items():
+                states[what] = states.get(what, 0) + n
+                tally[0] += n
+                if what == IntroRequest.ACCEPTED:
+                    tally[1] += n
+            for reason, n in counts["r"].items():
+                reasons[reason] = reasons.get(reason, 0) + n
+            for hour, n in counts["h"].items():
+                hours[int(hour)] = hours.get(int(hour), 0) + n
+    months = {m: t for m, t in months.items() if t[0]}
     accepted, declined, withdrawn, expired, waiting = (
         states.get(s, 0) for s in (IntroRequest.ACCEPTED, IntroRequest.DECLINED,
                                    IntroRequest.WITHDRAWN, IntroRequest.EXPIRED,
@@ -163,12 +181,7 @@ def request_figures(period: Period, now: datetime) -> RequestFigures:
     sent = sum(states.values())
     outcomes = accepted + declined + expired
     rate = accepted / outcomes if outcomes else None
-
-    took = seconds_between(IntroRequest.created_at, IntroRequest.answered_at)
-    answered = and_(scope, IntroRequest.answered_at.is_not(None),
-                    IntroRequest.closed_note.is_(None),
-                    state.in_([IntroRequest.ACCEPTED, IntroRequest.DECLINED]))
-    median, p90 = percentiles(took, answered, (0.5, 0.9))
+    median, p90 = (_from_histogram(hours, share) for share in (0.5, 0.9))
 
     long_waits = and_(state == IntroRequest.PENDING,
                       IntroRequest.created_at <= now - WAITING_TOO_LONG)
@@ -242,7 +255,7 @@ def _tally(groups, dimensions: tuple[str, ...]) -> dict[str, dict[str, list[int]
     return totals
 
 
-def supply_and_demand(period: Period, today: date) -> list[Table]:
+def supply_and_demand(period: Period, today: date, days: dict | None = None) -> list[Table]:
     """Published mentors and their spare places by form of knowing, purpose and sector,
     against what mentees ask for: objectives, requests sent and searches."""
     active = (select(Mentorship.mentor_id, func.count().label("active"))
@@ -274,14 +287,17 @@ def supply_and_demand(period: Period, today: date) -> list[Table]:
                MenteeObjectives.sector, func.count()).where(wanted)
         .group_by(text(MenteeObjectives.knowing), text(MenteeObjectives.contexts),
                   MenteeObjectives.sector)).all(), dimensions)
-    requests = _tally(db.session.execute(
-        select(text(IntroRequest.knowing), text(IntroRequest.contexts), MentorProfile.sector,
-               func.count())
-        .select_from(IntroRequest)
-        .join(MentorProfile, MentorProfile.id == IntroRequest.profile_id)
-        .where(_request_scope(period))
-        .group_by(text(IntroRequest.knowing), text(IntroRequest.contexts),
-                  MentorProfile.sector)).all(), dimensions)
+    requests: dict[str, dict[str, list[int]]] = {name: {} for name in dimensions}
+    if days is None:
+        days = rollups.days_by_date(period.start, period.end)
+    for by_sector in days.values():
+        for sector, counts in by_sector.items():
+            if period.sector and sector != period.sector:
+                continue
+            for name, key in (("knowing", "k"), ("contexts", "c")):
+                for code, n in counts[key].items():
+                    requests[name].setdefault(code, [0])[0] += n
+            requests["sector"].setdefault(sector, [0])[0] += sum(counts["s"].values())
     stats = _search_stats()
     tables = []
     for name, key, heading, choices, group in (
@@ -368,9 +384,10 @@ class Figures:
 def figures(period: Period, now: datetime) -> Figures:
     """Every figure on the reports page for `period`."""
     summary, mentorship_tables, evaluation = mentorship_figures.figures(period, now)
-    return Figures(period=period, requests=request_figures(period, now),
+    days = rollups.days_by_date(period.start, period.end)
+    return Figures(period=period, requests=request_figures(period, now, days),
                    mentorships=mentorship_tables, mentorship_summary=summary,
-                   evaluation=evaluation, supply=supply_and_demand(period, now.date()),
+                   evaluation=evaluation, supply=supply_and_demand(period, now.date(), days),
                    searches=searches_found_little(period))
 
 

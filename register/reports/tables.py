@@ -73,6 +73,12 @@ def count_if(condition):
 
 
 def percentiles(value, where, shares: tuple[float, ...]) -> list[float | None]:
+    """Nearest-rank percentiles (see ranked_percentiles), without the count."""
+    return ranked_percentiles(value, where, shares)[0]
+
+
+def ranked_percentiles(value, where, shares: tuple[float, ...]
+                       ) -> tuple[list[float | None], int]:
     """Nearest-rank percentiles of the SQL expression `value` over the rows `where`
     selects: one sort in the database (a window function), and only the picked rows
     come back.
@@ -91,7 +97,7 @@ def percentiles(value, where, shares: tuple[float, ...]) -> list[float | None]:
         found = [v for position, v, total in rows
                  if share * total <= position < share * total + 1]
         picked.append(float(found[0]) if found else None)
-    return picked
+    return picked, (rows[0][2] if rows else 0)
 
 
 def describe_duration(seconds: float | None) -> str:

@@ -1,0 +1,135 @@
+"""Requests counted per day and sector: live for recent days, kept for days that are done.
+
+`request_days(since, until)` counts a range of days with three grouped
+queries (outcomes and reasons; what was asked for; hours to answer). The
+figures page adds up those days. A day 30 days old can no longer change
+(every request sent that day has been answered, withdrawn or has expired),
+so `roll_up()` (run by the worker) keeps its counts in RequestDay and the
+page reads them instead of the requests: a year is 365 small rows.
+
+Kept days are counts as they stood when kept: a request deleted later with
+its account stays counted, as it happened.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, date, datetime, time, timedelta
+
+from sqlalchemy import Integer, Text, and_, cast, func, select
+
+from register.database import utcnow
+from register.extensions import db
+from register.introductions.models import IntroRequest
+from register.mentors.models import MentorProfile
+from register.reports.models import RequestDay
+from register.reports.tables import dialect, seconds_between
+
+FINAL_AFTER = timedelta(days=30)
+MAX_DAYS_PER_RUN = 400
+
+
+def _day(column):
+    if dialect() == "postgresql":
+        return func.to_char(column, "YYYY-MM-DD")
+    return func.substr(column, 1, 10)  # stored as "YYYY-MM-DD HH:MM:SS.ffffff"
+
+
+def _hours(start, end):
+    # Whole hours, rounded down; the small nudge keeps exactly 48 hours from reading 47.99.
+    hours = seconds_between(start, end) / 3600.0 + 1e-6
+    if dialect() == "postgresql":
+        return cast(func.floor(hours), Integer)
+    return cast(hours, Integer)  # SQLite's CAST truncates
+
+
+def _midnight(day: date) -> datetime:
+    return datetime.combine(day, time.min, tzinfo=UTC)
+
+
+def request_days(since: datetime, until: datetime) -> dict[str, dict]:
+    """{day: {sector: {"s": states, "r": reasons, "k": knowing, "c": contexts, "h": hours}}}
+    for the requests sent in [since, until)."""
+    days: dict[str, dict] = {}
+
+    def slot(day: str, sector: str | None) -> dict:
+        return days.setdefault(day, {}).setdefault(
+            sector or "", {"s": {}, "r": {}, "k": {}, "c": {}, "h": {}})
+
+    def add(counts: dict, key, n: int) -> None:
+        key = str(key)
+        counts[key] = counts.get(key, 0) + int(n)
+
+    day = _day(IntroRequest.created_at)
+    sent = and_(IntroRequest.created_at >= since, IntroRequest.created_at < until)
+
+    def grouped(*columns, where=sent):
+        return db.session.execute(
+            select(day, MentorProfile.sector, *columns, func.count()).select_from(IntroRequest)
+            .join(MentorProfile, MentorProfile.id == IntroRequest.profile_id)
+            .where(where).group_by(day, MentorProfile.sector, *columns)).all()
+
+    for when, sector, state, reason, n in grouped(IntroRequest.state,
+                                                  IntroRequest.decline_reason):
+        counts = slot(when, sector)
+        add(counts["s"], state, n)
+        if state == IntroRequest.DECLINED:
+            add(counts["r"], reason or "", n)
+    for when, sector, knowing, contexts, n in grouped(cast(IntroRequest.knowing, Text),
+                                                      cast(IntroRequest.contexts, Text)):
+        counts = slot(when, sector)
+        for code in json.loads(knowing or "[]"):
+            add(counts["k"], code, n)
+        for code in json.loads(contexts or "[]"):
+            add(counts["c"], code, n)
+    # The mentors' own answers; automatic declines (a pause) carry a closed_note.
+    answered = and_(sent, IntroRequest.answered_at.is_not(None),
+                    IntroRequest.closed_note.is_(None),
+                    IntroRequest.state.in_([IntroRequest.ACCEPTED, IntroRequest.DECLINED]))
+    for when, sector, hours, n in grouped(
+            _hours(IntroRequest.created_at, IntroRequest.answered_at), where=answered):
+        add(slot(when, sector)["h"], hours, n)
+    return days
+
+
+def days_by_date(start: date, end: date) -> dict[str, dict]:
+    """The per-day counts of every day from `start` to `end` (inclusive), keyed by the
+    day's ISO date: kept days read from RequestDay, the rest counted now."""
+    kept = dict(db.session.execute(
+        select(RequestDay.day, RequestDay.figures)
+        .where(RequestDay.day >= start, RequestDay.day <= end)).all())
+    # Kept days are contiguous (roll_up keeps every day in order, empty ones too): the
+    # days before and after them are counted now.
+    found = {d.isoformat(): figures for d, figures in kept.items()}
+    live = [(start, end)]
+    if kept:
+        live = [(start, min(kept) - timedelta(days=1)), (max(kept) + timedelta(days=1), end)]
+    for first, last in live:
+        if first <= last:
+            found.update(request_days(_midnight(first), _midnight(last + timedelta(days=1))))
+    return found
+
+
+def roll_up(now: datetime | None = None) -> int:
+    """Keep the counts of every day that is 30 days old and not kept yet; return how many."""
+    now = now or utcnow()
+    done_before = (now - FINAL_AFTER).date()
+    last = db.session.scalar(select(func.max(RequestDay.day)))
+    if last is None:
+        first_sent = db.session.scalar(select(func.min(IntroRequest.created_at)))
+        if first_sent is None:
+            return 0
+        first = first_sent.date()
+    else:
+        first = last + timedelta(days=1)
+    until = min(done_before, first + timedelta(days=MAX_DAYS_PER_RUN))
+    if first >= until:
+        return 0
+    counted = request_days(_midnight(first), _midnight(until))
+    day = first
+    while day < until:
+        db.session.add(RequestDay(day=day, figures=counted.get(day.isoformat(), {}),
+                                  computed_at=now))
+        day += timedelta(days=1)
+    db.session.flush()
+    return (until - first).days
