@@ -129,6 +129,23 @@ def test_logging_in_again_ends_the_browsers_earlier_session(app, browser, make_u
     assert "second@example.org" in browser.get("/account").get_data(as_text=True)
 
 
+def test_search_answers_a_logged_in_person_while_the_database_is_away(app, app_config,
+                                                                       browser, make_user,
+                                                                       runner, tmp_path):
+    from register import create_app
+
+    make_user("mentee@example.org")
+    browser.log_in("mentee@example.org")
+    assert runner.invoke(args=["search", "rebuild", "--processes", "1"]).exit_code == 0
+    away = create_app({**app_config, "PROPAGATE_EXCEPTIONS": False,
+                       "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path}/gone/db.sqlite3"})
+    client = away.test_client()
+    client.set_cookie("session", browser.client.get_cookie("session").value)
+    # Who is logged in cannot be checked, so the page is a visitor's, not an error.
+    assert client.get("/mentors?q=leadership").status_code == 200
+    assert client.get("/account").status_code == 302  # and nothing personal is shown
+
+
 def test_log_out_everywhere_ends_every_session_and_remember_cookie(app, make_user):
     user = make_user("mentee@example.org")
     laptop, phone = Browser(app.test_client()), Browser(app.test_client())

@@ -2,8 +2,16 @@
 
 from __future__ import annotations
 
-from flask import abort, current_app, flash, redirect, request, session, url_for
-from flask_login import current_user, login_required, login_user, logout_user
+from flask import abort, current_app, flash, g, redirect, request, session, url_for
+from flask_login import (
+    AnonymousUserMixin,
+    current_user,
+    login_required,
+    login_user,
+    logout_user,
+)
+from sqlalchemy.exc import OperationalError, SQLAlchemyError
+from sqlalchemy.exc import TimeoutError as SQLAlchemyTimeoutError
 
 from register.auth import bp, services, sessions, tokens
 from register.auth.forms import (
@@ -18,7 +26,7 @@ from register.auth.forms import (
 )
 from register.auth.models import User
 from register.extensions import db, limiter, login_manager
-from register.web import error_response, render, safe_next
+from register.web import error_response, log_outage, render, safe_next
 
 # Pages that send email are limited per client address, so nobody can use
 # the register to flood an inbox.
@@ -35,8 +43,19 @@ def _load_user(identifier: str) -> User | None:
 def _recognise_the_session():
     # Look the session up before the view starts its own transaction, so the
     # record of its last use is written on its own (see sessions._touch).
-    if request.endpoint != "static":
+    if request.endpoint == "static":
+        return
+    try:
         current_user._get_current_object()
+    except (OperationalError, SQLAlchemyTimeoutError) as error:
+        # The database is away: carry on as a visitor, so pages that need no
+        # database (search) still answer; anything that does will say 503.
+        try:
+            db.session.rollback()
+        except SQLAlchemyError:
+            db.session.invalidate()
+        log_outage(error)
+        g._login_user = AnonymousUserMixin()
 
 
 def _start_session(user: User, remember: bool = False) -> None:
