@@ -267,8 +267,9 @@ def test_the_coordinator_proposes_from_the_shortlist_and_both_are_told(
     save_wants(app, mentee, objectives=["board-level influence", "NHS politics"],
                knowing=["whom"], contexts=["politics"], formats=["video"], facilitated=True)
     browser.log_in("coord@example.org")
-    page = browser.get("/admin/matching").get_data(as_text=True)
+    page = text_of(browser.get("/admin/matching"))
     assert "Mia Mentee" in page and "Propose Grace Adeyemi to Mia Mentee" in page
+    assert "Shares 2 of their objectives: board-level influence, NHS politics" in page
 
     done = browser.post(f"/admin/matching/{mentee.id}/propose",
                         {"profile_id": labelled["board"], "note": "You both care about boards."},
@@ -281,6 +282,7 @@ def test_the_coordinator_proposes_from_the_shortlist_and_both_are_told(
     to_mentor = mailbox.last_to("board@example.org")
     assert "Proposed by the coordinators" in to_mentor.text
     assert "You both care about boards." in to_mentor.text
+    assert "What the coordinators saw: Shares 2 of their objectives" in to_mentor.text
     to_mentee = mailbox.last_to("mia@example.org")
     assert "Grace Adeyemi" in to_mentee.subject
     assert "Shares 2 of your objectives: board-level influence, NHS politics" in to_mentee.text

@@ -62,6 +62,12 @@ class Reason:
     def __str__(self) -> str:
         return f"{self.lead}: {', '.join(self.items)}" if self.items else self.lead
 
+    @property
+    def about_them(self) -> Reason:
+        """The reason as told to someone else (a coordinator, the mentor) about the mentee."""
+        lead = (self.lead.replace("your ", "their ").replace("near you", "near them"))
+        return Reason(lead, self.items)
+
 
 @dataclass
 class Suggestion:
@@ -73,8 +79,8 @@ class Suggestion:
 
     @property
     def summary(self) -> str:
-        """The reasons in one sentence, for emails and the audit log."""
-        return "; ".join(str(r) for r in self.reasons)
+        """The reasons in one sentence, said about the mentee (for the mentor's request)."""
+        return "; ".join(str(r.about_them) for r in self.reasons)
 
 
 @dataclass
