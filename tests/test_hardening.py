@@ -101,6 +101,23 @@ def test_the_address_in_use_hears_of_a_change_and_can_stop_it(app, browser, make
     assert browser.post(cancel).status_code == 400  # the link works once
 
 
+def test_stopping_a_change_that_already_went_through_says_so(app, browser, make_user,
+                                                              mailbox):
+    owner = make_user("owner@example.org")
+    intruder = Browser(app.test_client())
+    intruder.log_in("owner@example.org")
+    intruder.post("/account/email",
+                  {"email": "intruder@example.org", "current_password": TEST_PASSWORD})
+    cancel = path_of(mailbox.link_to("owner@example.org", "/account/email/cancel/"))
+    intruder.post(path_of(mailbox.link_to("intruder@example.org", "/account/email/confirm/")))
+    assert reload(app, User, owner.id).email == "intruder@example.org"
+
+    late = browser.post(cancel)
+    assert late.status_code == 409
+    assert "had already changed" in late.get_data(as_text=True)
+    assert intruder.get("/account").status_code == 302  # the intruder is out all the same
+
+
 # 2. Sessions end on the server ------------------------------------------------------------
 
 

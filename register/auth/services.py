@@ -215,8 +215,10 @@ def request_email_change(user: User, current_password: str, new_email: str) -> N
     tokens.void(user, tokens.CHANGE_EMAIL, tokens.CANCEL_EMAIL_CHANGE)
     # The address in use now hears of it at once, with a way to stop it, in
     # case the request came from someone else in this account.
-    messages.email_change_requested(user, new_email,
-                                    tokens.issue(user, tokens.CANCEL_EMAIL_CHANGE))
+    # The token remembers the address it was sent to, so following it after the
+    # change went through is recognised.
+    messages.email_change_requested(user, new_email, tokens.issue(
+        user, tokens.CANCEL_EMAIL_CHANGE, new_email=user.email))
     if find_user(new_email) is not None:
         # Do not reveal that the address is taken; the confirmation will explain.
         return
@@ -224,17 +226,18 @@ def request_email_change(user: User, current_password: str, new_email: str) -> N
                                                              new_email=new_email))
 
 
-def cancel_email_change(signed_token: str) -> User:
-    """Stop a pending email change from the link sent to the current address.
+def cancel_email_change(signed_token: str) -> bool:
+    """Stop a pending email change from the link sent to the address in use.
 
     Someone else may have asked for it from inside the account, so every
-    session ends too; the person is advised to choose a new password.
+    session ends too. False when it is too late: the address had already
+    changed (the sessions still end, and the person is told whom to ask).
     """
     token = tokens.redeem(signed_token, tokens.CANCEL_EMAIL_CHANGE)
     user = token.user
     tokens.void(user, tokens.CHANGE_EMAIL)
     sessions.end_all(user)
-    return user
+    return token.new_email is None or user.email == token.new_email
 
 
 def confirm_email_change(signed_token: str) -> User:

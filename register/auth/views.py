@@ -347,13 +347,15 @@ def cancel_email_change(token: str):
     form = ConfirmForm()
     if form.validate_on_submit():
         try:
-            services.cancel_email_change(token)
+            stopped = services.cancel_email_change(token)
         except tokens.TokenError as error:
             db.session.rollback()
             return _token_problem(error)
         db.session.commit()
         logout_user()
         session.clear()
+        if not stopped:
+            return render("account/email_change_too_late.html", status=409)
         flash("The email change is stopped and your account is logged out everywhere. If you "
               "did not ask for it, choose a new password now.", "success")
         return redirect(url_for("auth.forgot_password"))
