@@ -487,3 +487,100 @@ def test_the_request_form_keeps_its_preview_in_view_and_pasted_text_whole(
     change = page.get_by_role("button", name="Change it")
     assert background(send) != background(change), "Change it looks secondary"
     look_at(page, shots, "request-preview")
+
+
+# Every main page, for each kind of person ---------------------------------------------------
+
+
+def accept_request(live_server, request_id: int) -> int:
+    from register.introductions.models import IntroRequest
+
+    with live_server.app.test_request_context(method="POST"):
+        found = db.session.get(IntroRequest, request_id)
+        mentorship = introductions.accept(found, by=found.mentor, message="Tuesday at nine?")
+        db.session.commit()
+        return mentorship.id
+
+
+def look_at_each(page, shots: Path, pages: list[tuple[str, str, str]]) -> None:
+    """look_at() every (name, path, heading) and report every page that fails, not the first."""
+    failures = []
+    for name, path, heading in pages:
+        page.goto(path)
+        try:
+            expect(page.get_by_role("heading", level=1)).to_contain_text(heading)
+            look_at(page, shots, name)
+        except AssertionError as problem:
+            failures.append(f"{path}: {problem}")
+            page.set_viewport_size(DESKTOP)
+            page.watch.take()
+    assert not failures, "\n".join(failures)
+
+
+def test_every_main_page_for_a_visitor(page, live_server, make_user, shots):
+    ada = make_user(email="ada@example.org", name="Ada Okoro")
+    profile_id = publish(live_server, ada, display_name="Dr Ada Okoro")
+    rebuild_index(live_server)
+    look_at_each(page, shots, [
+        ("profile", f"/mentors/{profile_id}", "Dr Ada Okoro"),
+        ("login", "/auth/login", "Log in"),
+        ("sign-up", "/auth/register", "Create an account"),
+        ("forgot-password", "/auth/forgot-password", ""),
+    ])
+
+
+def test_every_main_page_for_a_mentor_and_a_mentee(open_page, live_server, make_user, shots):
+    ada = make_user(email="ada@example.org", name="Ada Okoro")
+    profile_id = publish(live_server, ada, display_name="Dr Ada Okoro")
+    mia = make_user(email="mia@example.org", name="Mia Mentee")
+    pending = send_request(live_server, mia, profile_id, "A first conversation about audits")
+    accepted = send_request(live_server, make_user(email="sam@example.org", name="Sam Okafor"),
+                            profile_id, "15 minutes on quality improvement")
+    mentorship_id = accept_request(live_server, accepted)
+
+    mentor = open_page()
+    log_in(mentor, "ada@example.org")
+    look_at_each(mentor, shots, [
+        ("profile-editor", "/me/profile", "Your mentor profile"),
+        ("mentor-request", f"/requests/{pending}", "A first conversation about audits"),
+        ("mentorships", "/me/mentorships", ""),
+        ("mentorship", f"/mentorships/{mentorship_id}", ""),
+        ("mentoring-record", "/me/mentoring-record", ""),
+        ("account", "/account", "Your account"),
+    ])
+
+    mentee = open_page()
+    log_in(mentee, "sam@example.org")
+    look_at_each(mentee, shots, [
+        ("mentee-request", f"/requests/{accepted}", "15 minutes on quality improvement"),
+        ("my-mentors", "/me/mentors", ""),
+        ("suggested", "/mentors/suggested", ""),
+        ("objectives", "/me/objectives", ""),
+    ])
+
+
+def test_every_main_page_for_a_coordinator(page, live_server, make_user, shots):
+    make_user(email="cora@example.org", name="Cora Ordinator", admin=True)
+    ada = make_user(email="ada@example.org", name="Ada Okoro")
+    published = publish(live_server, ada, display_name="Dr Ada Okoro")
+    ben = make_user(email="ben@example.org", name="Ben Submitted")
+    publish(live_server, ben, display_name="Ben Submitted", state=MentorProfile.SUBMITTED)
+    log_in(page, "cora@example.org")
+    look_at_each(page, shots, [
+        ("admin", "/admin/", "Administration"),
+        ("admin-profiles", "/admin/profiles", "Profiles"),
+        ("admin-profile", f"/admin/profiles/{published}", "Dr Ada Okoro"),
+        ("admin-audit", "/admin/audit", "Audit log"),
+        ("admin-moderation", "/admin/moderation", ""),
+        ("admin-matching", "/admin/matching", ""),
+        ("admin-import", "/admin/import", "Import mentors"),
+    ])
+    page.goto(f"/admin/profiles/{published}")
+    suspend = page.get_by_role("button", name="Yes, suspend it")
+    expect(suspend).to_be_hidden()
+    page.get_by_text("Suspend the profile").click()
+    page.get_by_label("Reason, emailed to the mentor").fill("Reported twice for advertising.")
+    assert background(suspend) == "rgb(176, 0, 32)"
+    suspend.click()
+    expect(page.get_by_role("status")).to_contain_text("Suspended")
+    expect(page.locator(".summary .status-tag").first).to_have_text("Suspended")
