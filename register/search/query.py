@@ -88,7 +88,8 @@ def _phrase_query(words: tuple[str, ...]) -> q.Query | None:
 CORRECTED_BOOST = 0.6
 
 
-def _word_query(word: str, *, last: bool, known, similar, corrected: dict) -> q.Query | None:
+def _word_query(word: str, *, last: bool, known, similar, complete,
+                corrected: dict) -> q.Query | None:
     terms = analyse(word)
     if not terms:
         return None  # a stop word ("and", "the"), or an operator someone typed
@@ -98,6 +99,12 @@ def _word_query(word: str, *, last: bool, known, similar, corrected: dict) -> q.
         # Still typing: "statis" should already find "statistics". A word that is
         # complete already ("care") is not widened ("career").
         options += [q.Prefix(f, word) for f in ("name", "headline", "expertise")]
+        seen = set(terms)
+        for whole in complete(word):
+            for t in analyse(whole):
+                if t not in seen and known(t):
+                    seen.add(t)
+                    options += [q.Term(f, t, boost=CORRECTED_BOOST) for f in FIELDS]
     spellings = [w for w in similar(word, indexed)
                  if any(known(t) for t in analyse(w))]
     if spellings:
@@ -127,13 +134,14 @@ class Built:
 
 
 def build(text: str, *, match_all: bool = True, known=lambda term: False,
-          similar=lambda word, indexed: []) -> Built:
+          similar=lambda word, indexed: [], complete=lambda prefix: []) -> Built:
     """The query for `text`, or a query of None for an empty search.
 
     With `match_all`, every word must match (in some field); without it, any may.
     `known(term)` says whether the index has a term, so a finished last word is
     not also searched as a prefix. `similar(word, indexed)` gives the known
-    spellings a word should also match (see spelling.near).
+    spellings a word should also match (see spelling.near), and `complete(prefix)`
+    the known words a half-typed last word may become (spelling.completions).
     """
     parts = split(text)
     table = synonyms()
@@ -157,7 +165,7 @@ def build(text: str, *, match_all: bool = True, known=lambda term: False,
         phrase = part.phrase or pair
         base = (_phrase_query(key) if phrase
                 else _word_query(part.words[0], last=last, known=known, similar=similar,
-                                 corrected=corrected))
+                                 complete=complete, corrected=corrected))
         expansion = _phrase_query(table[key]) if key in table else None
         options = [c for c in (base, expansion) if c is not None]
         if options:

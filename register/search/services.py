@@ -184,13 +184,17 @@ def _ranked(searcher, params: SearchParams) -> Results:
     def similar(word: str, indexed: bool) -> list[str]:
         return spelling.near(path, word, indexed=indexed) if path else []
 
-    built = text_query.build(params.text, known=known, similar=similar)
+    def complete(prefix: str) -> list[str]:
+        return spelling.completions(path, prefix) if path else []
+
+    built = text_query.build(params.text, known=known, similar=similar, complete=complete)
     query = built.query
     text_mask = _matching(searcher, found, query)
     wanted = _filter_mask(found, params)
     matched_any = False
     if not text_mask & wanted and query is not None and len(text_query.split(params.text)) > 1:
-        loose = text_query.build(params.text, match_all=False, known=known, similar=similar)
+        loose = text_query.build(params.text, match_all=False, known=known, similar=similar,
+                                 complete=complete)
         loose_mask = _matching(searcher, found, loose.query)
         if loose_mask & wanted:
             built, query, text_mask, matched_any = loose, loose.query, loose_mask, True

@@ -29,8 +29,9 @@ FILE = "words.json"
 SPELLING_FIELDS = ("name", "headline", "expertise", "place", "bio")
 # A known word this many times rarer than a word one edit away is treated as a typo too
 # (someone's bio says "writting"); the word itself still matches, and ranks first.
-FAR_RARER = 20
+FAR_RARER = 5
 MAX_CORRECTIONS = 3
+MAX_COMPLETIONS = 12
 
 _lock = threading.Lock()
 _cache: dict[str, tuple[int, dict[str, int], dict]] = {}
@@ -102,16 +103,19 @@ def near(path: Path, word: str, *, indexed: bool = False) -> list[str]:
     """Known words within limit_for(word) edits of `word`, same first letter, nearest and
     then most common first; [] when `word` is known and not far rarer than them.
 
-    `indexed`: the index has the word, so it is corrected only if words.json shows
-    it far rarer than a neighbour (and not at all if words.json does not count it).
+    `indexed` says the index has the word's stem. That is not enough: "visualization"
+    stems to "visual", which a profile may have, while the word meant is
+    "visualisation". So a word nobody wrote as typed is corrected either way (at a
+    lower weight than the exact match, which still counts), and a word written
+    somewhere only when words.json shows it far rarer than a neighbour.
     """
     word = normal(word)
     limit = limit_for(word)
     if not limit:
         return []
     counts, groups = _load(path)
-    if indexed and word not in counts:
-        return []
+    if indexed and not counts:
+        return []  # no vocabulary to judge by
     cache_key = (str(path), id(groups), word)
     with _lock:
         found = _near_cache.get(cache_key)
@@ -156,6 +160,32 @@ def distance(a: str, b: str, limit: int) -> int:
             return limit + 1
         previous2, previous = previous, current
     return previous[-1]
+
+
+def completions(path: Path, prefix: str) -> list[str]:
+    """The most common known words that begin with `prefix` (someone still typing).
+
+    Whoosh's prefix query looks among stems, where "palliat" finds nothing: the
+    stem of "palliative" is "palli". The words as typed do not have that problem.
+    """
+    prefix = normal(prefix)
+    if len(prefix) < 3:
+        return []
+    counts, groups = _load(path)
+    cache_key = (str(path), id(groups), "prefix", prefix)
+    with _lock:
+        found = _near_cache.get(cache_key)
+    if found is not None:
+        return found
+    matching = [(count, word) for (initial, length), words in groups.items()
+                if initial == prefix[0] and length > len(prefix)
+                for word in words if word.startswith(prefix) for count in (counts[word],)]
+    found = [word for _, word in sorted(matching, reverse=True)[:MAX_COMPLETIONS]]
+    with _lock:
+        if len(_near_cache) >= _NEAR_KEPT:
+            _near_cache.clear()
+        _near_cache[cache_key] = found
+    return found
 
 
 def correct(path: Path, word: str, limit: int = 2) -> str | None:
