@@ -498,9 +498,10 @@ def test_check_in_link_confirms_records_once_and_refuses_others(app, pair, mailb
     link = mailbox.link_to(MENTEE, "/check-in/not_working/")
     other_answer = path_of(link).replace("not_working", "met")
 
-    # A third person logged in cannot use it.
+    # A third person logged in cannot use it: the same 404 as any mentorship they cannot see.
     browser.log_in("stranger@example.org")
-    assert browser.get(path_of(link)).status_code == 403
+    assert browser.get(path_of(link)).status_code == 404
+    assert browser.post(path_of(link)).status_code == 404
     browser.log_out()
 
     page = browser.get(path_of(link))
@@ -806,3 +807,156 @@ def test_demo_data_has_mentorships_in_every_state(app):
         closed_mentor = db.session.scalar(select(Mentorship.mentor_id).where(
             Mentorship.status == Mentorship.CLOSED))
         assert services.mentoring_record(db.session.get(User, closed_mentor)).aggregates.enough
+
+
+# Gaps a reviewer found: each test below fails if its rule is broken ------------------
+
+
+def test_a_check_in_answer_after_closing_is_refused_politely(app, pair, mailbox, browser,
+                                                           make_user):
+    mentor, mentee, mid = pair()
+    make_user("admin@example.org", admin=True)
+    age_mentorship(app, mid, days=31)
+    remind(app)
+    link = path_of(mailbox.link_to(MENTEE, "/check-in/not_working/"))
+    in_app(app, lambda: services.close(mentorship(mid), by=person(mentor), reason="no_time"))
+    mailbox.deliver()
+    before = len(mailbox.received)
+
+    page = browser.get(link)
+    body = page.get_data(as_text=True)
+    assert page.status_code == 409
+    assert "This mentorship has ended" in body and "nothing to check in on" in body
+    assert "Confirm:" not in body
+    refused = browser.post(link)
+    assert refused.status_code == 409 and "nothing to check in on" in refused.get_data(
+        as_text=True)
+    with app.test_request_context():
+        found = db.session.scalar(select(PersonalLink).where(PersonalLink.user_id == mentee.id))
+        with pytest.raises(services.MentorshipError, match="nothing to check in on"):
+            services.answer_check_in(found, "met")
+        db.session.rollback()
+    with app.app_context():  # nothing recorded, nobody alarmed
+        assert db.session.scalar(select(func.count()).select_from(PersonalLink).where(
+            PersonalLink.answer.is_not(None))) == 0
+    mailbox.deliver()
+    assert not [m for m in mailbox.received[before:] if "not working" in m.subject]
+
+
+def test_not_working_offers_the_mentee_to_close_and_look_again(app, pair, mailbox, browser,
+                                                              make_user):
+    mentor, mentee, mid = pair()
+    make_user("admin@example.org", admin=True)
+    age_mentorship(app, mid, days=31)
+    remind(app)
+    browser.log_in(MENTEE)
+    assert "Find another mentor" not in browser.get(f"/mentorships/{mid}").get_data(as_text=True)
+    link = path_of(mailbox.link_to(MENTEE, "/check-in/not_working/"))
+    assert browser.post(link).status_code == 200
+    assert "is not working" in mailbox.last_to("admin@example.org").subject
+
+    # Coming back later, the mentee still finds the offer on the mentorship page.
+    page = browser.get(f"/mentorships/{mid}").get_data(as_text=True)
+    assert "You said this mentorship is not working" in page
+    assert f'href="/mentorships/{mid}/close"' in page and 'href="/mentors"' in page
+    browser.log_out()
+    browser.log_in(MENTOR)  # the mentor is not shown the mentee's answer
+    page = browser.get(f"/mentorships/{mid}").get_data(as_text=True)
+    assert "said this mentorship is not working" not in page
+    assert "Find another mentor" not in page
+    browser.log_out()
+    in_app(app, lambda: services.close(mentorship(mid), by=person(mentee), reason="not_fit"))
+    browser.log_in(MENTEE)
+    assert "You said this mentorship is not working" not in browser.get(
+        f"/mentorships/{mid}").get_data(as_text=True)
+
+
+def test_third_people_get_404_from_every_action_and_link(app, pair, mailbox, make_user,
+                                                        browser):
+    mentor, mentee, mid = pair()
+    make_user("stranger@example.org")
+    agreement_id = in_app(app, lambda: services.propose_agreement(
+        mentorship(mid), by=person(mentee), draft=agreement_draft()).id)
+    meeting_id = in_app(app, lambda: services.plan_meeting(
+        mentorship(mid), by=person(mentee), draft=meeting_draft()).id)
+    in_app(app, lambda: services.close(mentorship(mid), by=person(mentor), reason="no_time"))
+    evaluation_link = path_of(mailbox.link_to(MENTEE, "/mentorships/evaluation/"))
+    browser.log_in("stranger@example.org")
+    for path in (f"/mentorships/{mid}/agreement/{agreement_id}/agree",
+                 f"/mentorships/{mid}/meetings/{meeting_id}/cancel",
+                 f"/mentorships/{mid}/meetings/{meeting_id}/move",
+                 f"/mentorships/{mid}/meetings/{meeting_id}/record",
+                 f"/mentorships/{mid}/agreement", f"/mentorships/{mid}/meetings/new",
+                 f"/mentorships/{mid}/close", f"/mentorships/{mid}/reflection",
+                 f"/mentorships/{mid}/evaluation", f"/mentorships/{mid}/notes"):
+        assert browser.post(path, {"reason": "no_time"}).status_code == 404, path
+    assert browser.get(f"/mentorships/{mid}/meetings/{meeting_id}/move").status_code == 404
+    assert browser.get(evaluation_link).status_code == 404
+    assert browser.post(evaluation_link, {"usefulness": "1", "would_recommend": "no",
+                                          "goals_met": "1"}).status_code == 404
+    assert count(app, Evaluation) == 0
+    assert reload(app, Agreement, agreement_id).status == Agreement.PROPOSED
+    assert reload(app, Meeting, meeting_id).status == Meeting.CANCELLED  # by the closing
+
+
+def test_the_agreed_version_and_a_pending_change_show_side_by_side(app, pair, browser):
+    mentor, mentee, mid = pair()
+    agreed(app, mentor, mentee, mid, frequency="monthly", goals=["Chair the huddle"])
+    in_app(app, lambda: services.propose_agreement(
+        mentorship(mid), by=person(mentor),
+        draft=agreement_draft(frequency="fortnightly", goals=["Chair the board"])))
+    browser.log_in(MENTEE)
+    page = browser.get(f"/mentorships/{mid}").get_data(as_text=True)
+    agreed_part, _, proposed_part = page.partition("Proposed change, waiting to be agreed")
+    assert proposed_part, "no pending proposal shown"
+    agreed_part = agreed_part.partition("<h3>Agreed</h3>")[2]
+    assert "Chair the huddle" in agreed_part and "Monthly" in agreed_part
+    assert "Chair the board" not in agreed_part
+    assert "Chair the board" in proposed_part and "Every two weeks" in proposed_part
+    assert "Agree this version" in proposed_part
+
+
+def test_hours_count_only_meetings_that_took_place(app, pair):
+    mentor, mentee, mid = pair()
+    ids = [in_app(app, lambda d=d, m=m: services.plan_meeting(
+        mentorship(mid), by=person(mentee),
+        draft=meeting_draft(day=date.today() + timedelta(days=d), minutes=m)).id)
+        for d, m in ((3, 60), (4, 90), (5, 120))]
+    later = utcnow() + timedelta(days=10)
+    in_app(app, lambda: services.record_meeting(db.session.get(Meeting, ids[0]),
+                                                by=person(mentor), held=True, now=later))
+    in_app(app, lambda: services.record_meeting(db.session.get(Meeting, ids[1]),
+                                                by=person(mentor), held=False, now=later))
+    in_app(app, lambda: services.cancel_meeting(db.session.get(Meeting, ids[2]),
+                                                by=person(mentee)))
+    with app.test_request_context():
+        assert services.mentoring_minutes(mentorship(mid)) == 60
+        record = services.mentoring_record(person(mentor))
+        assert record.meetings_held == 1 and record.hours == 1.0
+
+
+@pytest.mark.parametrize("name", ["=HYPERLINK(\"http://evil.example\")", "+44 1234",
+                                  "-1+2", "@SUM(A1)", "\tTab", "\rReturn"])
+def test_the_record_csv_never_starts_a_cell_with_a_formula(app, pair, browser, name):
+    mentor, mentee, mid = pair()
+    with app.app_context():
+        db.session.execute(update(User).where(User.id == mentee.id).values(name=name))
+        db.session.commit()
+    browser.log_in(MENTOR)
+    rows = list(csv.reader(io.StringIO(
+        browser.get("/me/mentoring-record.csv").get_data(as_text=True))))
+    assert rows[1][0] == "'" + name
+    for row in rows:
+        for cell in row:
+            assert cell[:1] not in ("=", "+", "-", "@", "\t", "\r"), row
+
+
+def test_closing_frees_capacity_so_the_profile_no_longer_says_full(app, pair, browser):
+    mentor, mentee, mid = pair(capacity=1)
+    with app.app_context():
+        profile_id = mentors.profile_of(person(mentor)).id
+    page = browser.get(f"/mentors/{profile_id}").get_data(as_text=True)
+    assert "Full: mentoring as many people as they can" in page
+    in_app(app, lambda: services.close(mentorship(mid), by=person(mentee), reason="goals_met"))
+    page = browser.get(f"/mentors/{profile_id}").get_data(as_text=True)
+    assert "Full:" not in page and "Taking requests now." in page

@@ -812,12 +812,28 @@ def _use(link: PersonalLink, now: datetime, **values) -> None:
     db.session.refresh(link)
 
 
+def must_be_open_for_check_in(link: PersonalLink) -> None:
+    """A check-in can be answered only while its mentorship is active."""
+    mentorship = link.mentorship
+    if not mentorship.is_active:
+        closed = local_time(mentorship.closed_at).strftime("%-d %B %Y") if (
+            mentorship.closed_at) else "earlier"
+        raise MentorshipError(
+            f"This mentorship was closed on {closed}, so there is nothing to check in on "
+            "any more. Thank you for answering all the same: the mentorship page keeps its "
+            "record, and you can reflect on it and evaluate it there.")
+
+
 def answer_check_in(link: PersonalLink, answer: str, now: datetime | None = None) -> None:
-    """Record one person's check-in answer, once. "Not working" tells the coordinators."""
+    """Record one person's check-in answer, once, while the mentorship is active.
+    "Not working" tells the coordinators."""
     if answer not in vocab.codes(mvocab.CHECKIN_ANSWERS):
         raise MentorshipError("Choose one of the answers.")
     if link.purpose != PersonalLink.CHECKIN:
         raise MentorshipError("This link is not a check-in.")
+    # A check-in is about a relationship that is still going; once closed, an answer
+    # would only muddle the stalled figures and alarm the coordinators for nothing.
+    must_be_open_for_check_in(link)
     now = now or utcnow()
     _use(link, now, answer=answer)
     mentorship = link.mentorship
@@ -840,6 +856,16 @@ def check_in_answers(mentorship: Mentorship) -> list[PersonalLink]:
     return list(db.session.scalars(select(PersonalLink).where(
         PersonalLink.mentorship_id == mentorship.id, PersonalLink.purpose == PersonalLink.CHECKIN,
         PersonalLink.answer.is_not(None)).order_by(PersonalLink.used_at.desc())))
+
+
+def said_not_working(mentorship: Mentorship, user) -> bool:
+    """Whether `user` answered a check-in of this mentorship with "it is not working"."""
+    if user is None or not getattr(user, "is_authenticated", False):
+        return False
+    return db.session.scalar(select(PersonalLink.id).where(
+        PersonalLink.mentorship_id == mentorship.id, PersonalLink.user_id == user.id,
+        PersonalLink.purpose == PersonalLink.CHECKIN,
+        PersonalLink.answer == "not_working").limit(1)) is not None
 
 
 # Reminders, run by the worker and `flask mentorships remind` ---------------------------

@@ -29,6 +29,12 @@ from register.mentorships.forms import (
 from register.mentorships.models import Agreement, Meeting, Mentorship, PersonalLink
 from register.web import carry_out, render
 
+# A third person gets the same 404 as for any mentorship they may not see; the words help
+# the one case that happens honestly: a shared computer still logged in as someone else.
+SOMEONE_ELSES_LINK = ("There is nothing here for the account you are logged in with. If this "
+                      "link was emailed to someone else using this computer, they should log "
+                      "out of your account (or you of theirs) and open it again.")
+
 
 def load_mentorship(mentorship_id: int) -> Mentorship:
     """The mentorship, for its two people and administrators; 404 for everyone else."""
@@ -111,8 +117,9 @@ def record_csv():
 
 
 def _cell(text: str) -> str:
-    # A name starting with = + - @ would run as a formula in a spreadsheet.
-    return "'" + text if text[:1] in ("=", "+", "-", "@") else text
+    # A name starting with = + - @ (or a tab or carriage return, which some spreadsheets
+    # skip before reading the formula) would run as a formula when the file is opened.
+    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
 
 
 # The mentorship page ----------------------------------------------------------------
@@ -134,7 +141,10 @@ def show(mentorship_id: int):
         reflection=services.reflection_of(found, current_user),
         evaluated=party is not None and services.evaluation_of(found, current_user) is not None,
         close_reason=services.close_reason_label(found) if found.closed_at else "",
-        stalled=services.is_stalled(found), hours=services.mentoring_minutes(found) / 60,
+        stalled=services.is_stalled(found),
+        offer_to_close=(party == "mentee" and found.is_active
+                        and services.said_not_working(found, current_user)),
+        hours=services.mentoring_minutes(found) / 60,
         now=services.utcnow(), local_time=services.local_time, zone=str(services.local_zone()),
         confirm_form=ConfirmForm(formdata=None), note_form=NoteForm(formdata=None),
         **_labels())
@@ -403,7 +413,7 @@ def evaluate_by_link(token: str):
     except services.MentorshipError as error:
         return render("mentorships/link_problem.html", message=error.message, status=400)
     if current_user.is_authenticated and current_user.id != link.user_id:
-        abort(403, "This link is for someone else. Log out first if you are sharing a computer.")
+        abort(404, SOMEONE_ELSES_LINK)
     found = link.mentorship
     form = EvaluationForm()
     if form.validate_on_submit():
@@ -427,7 +437,12 @@ def check_in(answer: str, token: str):
     except services.MentorshipError as error:
         return render("mentorships/link_problem.html", message=error.message, status=400)
     if current_user.is_authenticated and current_user.id != link.user_id:
-        abort(403, "This link is for someone else. Log out first if you are sharing a computer.")
+        abort(404, SOMEONE_ELSES_LINK)
+    try:
+        services.must_be_open_for_check_in(link)
+    except services.MentorshipError as error:
+        return render("mentorships/link_problem.html", message=error.message, status=409,
+                      title="This mentorship has ended")
     found = link.mentorship
     form = ConfirmForm()
     label = vocab.label(mvocab.CHECKIN_ANSWERS, answer)
