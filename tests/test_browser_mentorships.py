@@ -240,3 +240,76 @@ def test_coordinators_set_the_confidentiality_wording_new_agreements_start_from(
     expect(mia.get_by_label("What stays confidential, and its limits")).to_have_value(
         "What is said here stays here, unless someone may come to harm.")
     audit(mia)
+
+
+def test_not_working_then_close_reflect_and_evaluate_without_javascript(open_page, live_server,
+                                                                       make_user):
+    start_mentorship(live_server, make_user)
+    with live_server.app.app_context():
+        db.session.execute(update(Mentorship).values(started_at=utcnow() - timedelta(days=31)))
+        db.session.commit()
+        with writing(), links_for_email():
+            services.remind()
+            db.session.commit()
+        drain()
+    mia = open_page(java_script_enabled=False)
+    log_in(mia, MENTEE)
+    mia.goto(path_of(link_in(live_server.email(MENTEE, "How is your mentoring"),
+                             "/check-in/not_working/")))
+    audit(mia)
+    mia.get_by_role("button", name="Confirm: It is not working").click()
+    expect_heading(mia, "Thank you for answering")
+    expect(mia.get_by_role("link", name="Find another mentor")).to_be_visible()
+    audit(mia)
+    mia.get_by_role("link", name="Close the mentorship").click()
+    expect_heading(mia, "Close the mentorship")
+    tick(mia, "Why are you closing the mentorship?", "Not a good fit")
+    mia.get_by_role("button", name="Close the mentorship").click()
+    expect(mia.get_by_text("The mentorship is closed.")).to_be_visible()
+    audit(mia)
+
+    mia.get_by_role("link", name="Reflect on the mentorship").click()
+    expect_heading(mia, "Reflect on the mentorship")
+    audit(mia)
+    mia.get_by_label("What did I learn?").fill("To say early when something is not working.")
+    mia.get_by_role("button", name="Save my reflection").click()
+    expect(mia.get_by_text("Your reflection is saved. Only you can see it.")).to_be_visible()
+    expect(mia.get_by_role("link", name="Change your reflection")).to_be_visible()
+
+    mia.get_by_role("link", name="Evaluate the mentoring").click()
+    expect_heading(mia, "Evaluate the mentoring")
+    audit(mia)
+    mia.get_by_role("button", name="Send my evaluation").click()  # nothing chosen yet
+    expect_heading(mia, "Evaluate the mentoring")
+    audit(mia)
+    tick(mia, "How useful was the mentoring?", "2")
+    tick(mia, "Would you recommend mentoring through the register?", "Yes")
+    tick(mia, "How far were the goals met?", "1 – not at all")
+    mia.get_by_role("button", name="Send my evaluation").click()
+    expect_heading(mia, "Thank you for your evaluation")
+    audit(mia)
+
+    # The mentor's check-in link, answered after the close, is refused with an explanation.
+    ada = open_page()
+    ada.goto(path_of(link_in(live_server.email(MENTOR, "How is your mentoring"),
+                             "/check-in/met/")))
+    expect_heading(ada, "This mentorship has ended")
+    expect(ada.get_by_role("button", name=re.compile("^Confirm"))).to_have_count(0)
+    audit(ada)
+
+
+def test_the_mentoring_record_prints_on_a4(open_page, live_server, make_user):
+    start_mentorship(live_server, make_user)
+    ada = open_page()
+    log_in(ada, MENTOR)
+    ada.goto("/me/mentoring-record")
+    expect_heading(ada, "Record of mentoring: Ada Okoro")
+    ada.emulate_media(media="print")
+    # A4 is 210 mm wide; less the print stylesheet's 15 mm margins, 180 mm (680 px) of text.
+    ada.set_viewport_size({"width": 680, "height": 1000})
+    expect(ada.get_by_role("cell", name="Mia Patel")).to_be_visible()
+    expect(ada.get_by_role("link", name=re.compile("Download as a spreadsheet"))).to_be_hidden()
+    expect(ada.get_by_role("navigation", name="Main")).to_be_hidden()
+    assert ada.evaluate("() => document.documentElement.scrollWidth") <= 680
+    pdf = ada.pdf(prefer_css_page_size=True)
+    assert pdf.startswith(b"%PDF")
