@@ -66,7 +66,9 @@ def load(db, profiles: int, now: datetime) -> dict:
     mentee_ids = list(range(profiles + 2, profiles + mentees + 2))
 
     def some(kind: str) -> list[str]:
-        return rng.sample(CODES[kind], rng.randint(1, 2))
+        # In the vocabulary's order, as the forms store them.
+        chosen = set(rng.sample(CODES[kind], rng.randint(1, 2)))
+        return [code for code in CODES[kind] if code in chosen]
 
     db.session.execute(insert(MentorProfile), [
         {"id": n, "user_id": user_id, "display_name": f"Mentor {n}", "sector":

@@ -299,3 +299,38 @@ def test_days_kept_by_the_roll_up_give_the_same_figures_as_counting_live(app):
         db.session.execute(db.delete(IntroRequest).where(IntroRequest.state == "withdrawn"))
         db.session.commit()
         assert services.request_figures(year, NOW).withdrawn == 1
+
+
+@BOTH_BACKENDS
+def test_searches_count_towards_demand_and_the_empty_ones_are_listed(app):
+    from register.search import models as search_models
+
+    stats = getattr(search_models, "SearchQueryStat", None)
+    if stats is None:
+        pytest.skip("the search area does not keep statistics in this checkout yet")
+    with app.app_context():
+        db.session.add_all([
+            stats(day=date(2026, 3, 1), words="board influence", filters="knowing=whom",
+                  searches=7, results=0),
+            stats(day=date(2026, 3, 2), words="board influence", filters="knowing=whom",
+                  searches=2, results=1),
+            stats(day=date(2026, 3, 2), words="=cmd|' /c calc'!A0", filters="",
+                  searches=3, results=0),
+            stats(day=date(2026, 3, 3), words="statistics",
+                  filters="context=career,skills;knowing=how,whom;sector=academia,nhs",
+                  searches=4, results=30),
+            stats(day=date(2024, 3, 3), words="long ago", filters="knowing=whom",
+                  searches=50, results=0),
+        ])
+        db.session.commit()
+        knowing, contexts, sectors = services.supply_and_demand(PERIOD, NOW.date())
+        assert {row[0]: row[5] for row in knowing.rows} == {
+            "Knowing why": 0, "Knowing how": 4, "Knowing whom": 13}
+        assert {row[0]: row[5] for row in contexts.rows}["Skills development"] == 4
+        assert {row[0]: row[5] for row in sectors.rows}["NHS"] == 4
+        little = services.searches_found_little(PERIOD)
+        assert little.rows[0] == ["board influence", "knowing=whom", 9, 0]
+        assert [row[0] for row in little.rows] == ["board influence", "=cmd|' /c calc'!A0"]
+        assert services.as_csv(little).splitlines()[2].startswith("'=cmd|")
+        nhs_only = services.Period(PERIOD.start, PERIOD.end, "nhs")
+        assert services.searches_found_little(nhs_only).rows == []

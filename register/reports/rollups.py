@@ -29,10 +29,11 @@ FINAL_AFTER = timedelta(days=30)
 MAX_DAYS_PER_RUN = 400
 
 
-def _day(column):
+def _day(column, by: str = "day"):
+    # "YYYY-MM-DD", or "YYYY-MM" when only months are wanted.
     if dialect() == "postgresql":
-        return func.to_char(column, "YYYY-MM-DD")
-    return func.substr(column, 1, 10)  # stored as "YYYY-MM-DD HH:MM:SS.ffffff"
+        return func.to_char(column, "YYYY-MM-DD" if by == "day" else "YYYY-MM")
+    return func.substr(column, 1, 10 if by == "day" else 7)  # "YYYY-MM-DD HH:MM:SS.ffffff"
 
 
 def _hours(start, end):
@@ -47,9 +48,10 @@ def _midnight(day: date) -> datetime:
     return datetime.combine(day, time.min, tzinfo=UTC)
 
 
-def request_days(since: datetime, until: datetime) -> dict[str, dict]:
+def request_days(since: datetime, until: datetime, by: str = "day") -> dict[str, dict]:
     """{day: {sector: {"s": states, "r": reasons, "k": knowing, "c": contexts, "h": hours}}}
-    for the requests sent in [since, until)."""
+    for the requests sent in [since, until); with by="month", keyed by month instead
+    (fewer groups, when the days themselves are not kept)."""
     days: dict[str, dict] = {}
 
     def slot(day: str, sector: str | None) -> dict:
@@ -60,7 +62,7 @@ def request_days(since: datetime, until: datetime) -> dict[str, dict]:
         key = str(key)
         counts[key] = counts.get(key, 0) + int(n)
 
-    day = _day(IntroRequest.created_at)
+    day = _day(IntroRequest.created_at, by)
     sent = and_(IntroRequest.created_at >= since, IntroRequest.created_at < until)
 
     def grouped(*columns, where=sent):
@@ -93,8 +95,9 @@ def request_days(since: datetime, until: datetime) -> dict[str, dict]:
 
 
 def days_by_date(start: date, end: date) -> dict[str, dict]:
-    """The per-day counts of every day from `start` to `end` (inclusive), keyed by the
-    day's ISO date: kept days read from RequestDay, the rest counted now."""
+    """The counts of every day from `start` to `end` (inclusive): kept days read from
+    RequestDay, keyed by their ISO date; the rest counted now, keyed by their month
+    ("YYYY-MM#n": the month is all the figures need of them)."""
     kept = dict(db.session.execute(
         select(RequestDay.day, RequestDay.figures)
         .where(RequestDay.day >= start, RequestDay.day <= end)).all())
@@ -104,9 +107,12 @@ def days_by_date(start: date, end: date) -> dict[str, dict]:
     live = [(start, end)]
     if kept:
         live = [(start, min(kept) - timedelta(days=1)), (max(kept) + timedelta(days=1), end)]
-    for first, last in live:
+    for number, (first, last) in enumerate(live):
         if first <= last:
-            found.update(request_days(_midnight(first), _midnight(last + timedelta(days=1))))
+            counted = request_days(_midnight(first), _midnight(last + timedelta(days=1)),
+                                   by="month")
+            # The two live stretches may share a month: keep them apart.
+            found.update({f"{month}#{number}": figures for month, figures in counted.items()})
     return found
 
 

@@ -298,21 +298,21 @@ def supply_and_demand(period: Period, today: date, days: dict | None = None) -> 
                 for code, n in counts[key].items():
                     requests[name].setdefault(code, [0])[0] += n
             requests["sector"].setdefault(sector, [0])[0] += sum(counts["s"].values())
-    stats = _search_stats()
+    searches = _searches_by_filter(_search_stats(), period)
     tables = []
     for name, key, heading, choices, group in (
             ("knowing", "supply-knowing", "Form of knowing", vocab.KNOWING, "knowing"),
             ("contexts", "supply-contexts", "Purpose", vocab.CONTEXTS, "context"),
             ("sector", "supply-sector", "Sector", vocab.SECTORS, "sector")):
-        searches = _searches_by_filter(stats, period, group, choices)
         rows = []
-        for index, c in enumerate(choices):
+        for c in choices:
             if name == "sector" and period.sector and c.code != period.sector:
                 continue
             mentors, free = supply[name].get(c.code, [0, 0])
             rows.append([c.label, mentors, free, objectives[name].get(c.code, [0])[0],
                          requests[name].get(c.code, [0])[0],
-                         searches[index] if searches is not None else "–"])
+                         searches.get(group, {}).get(c.code, 0) if searches is not None
+                         else "–"])
         tables.append(Table(
             key, f"Supply and demand by {heading.lower()}",
             [heading, "Mentors published", "Places free", "Mentees' objectives",
@@ -321,17 +321,40 @@ def supply_and_demand(period: Period, today: date, days: dict | None = None) -> 
     return tables
 
 
-def _searches_by_filter(stats, period: Period, group: str, choices) -> list[int] | None:
-    """How many searches in the period filtered by each choice of `group`; None if the
-    register does not keep search statistics yet."""
+def _chosen_filters(filters: str) -> dict[str, set[str]]:
+    """The search statistics' canonical filters ("context=career,skills;knowing=why") as
+    {group: codes}."""
+    chosen: dict[str, set[str]] = {}
+    for part in (filters or "").split(";"):
+        group, _, codes = part.partition("=")
+        if codes:
+            chosen[group] = set(codes.split(","))
+    return chosen
+
+
+def _searches_by_filter(stats, period: Period) -> dict[str, dict[str, int]] | None:
+    """How many searches in the period filtered by each code of each group ({group: {code:
+    searches}}); None if the register does not keep search statistics yet.
+
+    The database adds the searches up per distinct filter string (a few hundred at
+    most); each string's codes are counted here.
+    """
     if stats is None:
         return None
-    in_period = and_(stats.day >= period.start, stats.day <= period.end)
-    if period.sector and group != "sector":
-        in_period = and_(in_period, stats.filters.like(f"%sector={period.sector}%"))
-    return list(db.session.execute(select(*[
-        func.coalesce(func.sum(case((stats.filters.like(f"%{group}={c.code}%"), stats.searches),
-                                    else_=0)), 0) for c in choices]).where(in_period)).one())
+    rows = db.session.execute(
+        select(stats.filters, func.sum(stats.searches))
+        .where(stats.day >= period.start, stats.day <= period.end)
+        .group_by(stats.filters)).all()
+    counts: dict[str, dict[str, int]] = {}
+    for filters, searches in rows:
+        chosen = _chosen_filters(filters)
+        if period.sector and period.sector not in chosen.get("sector", set()):
+            continue
+        for group, codes in chosen.items():
+            for code in codes:
+                slot = counts.setdefault(group, {})
+                slot[code] = slot.get(code, 0) + int(searches or 0)
+    return counts
 
 
 def searches_found_little(period: Period, limit: int = 20) -> Table:
@@ -345,7 +368,8 @@ def searches_found_little(period: Period, limit: int = 20) -> Table:
     in_period = and_(stats.day >= period.start, stats.day <= period.end,
                      stats.results <= ALMOST_NOTHING)
     if period.sector:
-        in_period = and_(in_period, stats.filters.like(f"%sector={period.sector}%"))
+        # "sector" sorts last in the canonical filters, so all after "sector=" is its codes.
+        in_period = and_(in_period, stats.filters.like(f"%sector=%{period.sector}%"))
     total = func.sum(stats.searches).label("total")
     rows = db.session.execute(
         select(stats.words, stats.filters, total, func.min(stats.results))
