@@ -549,6 +549,11 @@ def test_every_main_page_for_a_mentor_and_a_mentee(open_page, live_server, make_
         ("account", "/account", "Your account"),
     ])
 
+    # A mentorship's status is a coloured tag, like a request's.
+    mentor.goto("/me/mentorships")
+    active = mentor.locator(".state").filter(has_text="Active").first
+    assert background(active) == "rgb(215, 239, 222)", "active mentorships are tagged green"
+
     mentee = open_page()
     log_in(mentee, "sam@example.org")
     look_at_each(mentee, shots, [
