@@ -960,3 +960,50 @@ def test_closing_frees_capacity_so_the_profile_no_longer_says_full(app, pair, br
     in_app(app, lambda: services.close(mentorship(mid), by=person(mentee), reason="goals_met"))
     page = browser.get(f"/mentors/{profile_id}").get_data(as_text=True)
     assert "Full:" not in page and "Taking requests now." in page
+
+
+def test_formal_mentoring_runs_for_a_set_term_informal_may_be_open_ended(app, pair, browser):
+    mentor, mentee, formal = pair(kind="formal", mentor_kind="formal")
+    _, informal_mentee, informal = pair(kind="informal")
+    with app.test_request_context():
+        with pytest.raises(services.MentorshipError, match="3, 6 or 12 months") as caught:
+            services.propose_agreement(mentorship(formal), by=person(mentee),
+                                       draft=agreement_draft(duration="open"))
+        assert caught.value.field == "duration"
+        db.session.rollback()
+    in_app(app, lambda: services.propose_agreement(
+        mentorship(informal), by=person(informal_mentee), draft=agreement_draft(duration="open")))
+    browser.log_in(MENTEE)
+    page = browser.post(f"/mentorships/{formal}/agreement", {
+        "goal_1": "Lead a project", "frequency": "monthly", "duration": "open",
+        "meeting_minutes": "60", "formats": ["video"], "confidentiality": "Between us.",
+        "review_on": (date.today() + timedelta(days=60)).isoformat()})
+    assert page.status_code == 422
+    assert re.search(r'id="duration-error"[^>]*>[^\n]{0,200}3, 6 or 12 months',
+                     page.get_data(as_text=True))
+
+
+def test_your_mentorships_lists_active_first_and_the_page_shows_the_request(
+        app, pair, browser, make_mentor, send_request):  # noqa: F811
+    mentor, mentee, first = pair()
+    second_mentor, profile_id = make_mentor("bea.mentor@example.org", name="Bea Second")
+    request_id = send_request(mentee, profile_id, subject="A second mentor for networks")
+    with app.test_request_context():
+        second = introductions.accept(db.session.get(introductions.IntroRequest, request_id),
+                                      by=person(second_mentor)).id
+        db.session.commit()
+    # The first (older) one is closed, the second (newer) active; then the first is
+    # made the newer start, so only "active first" can put the second on top.
+    in_app(app, lambda: services.close(mentorship(first), by=person(mentee), reason="no_time"))
+    with app.app_context():
+        db.session.execute(update(Mentorship).where(Mentorship.id == second).values(
+            started_at=utcnow() - timedelta(days=5)))
+        db.session.commit()
+    browser.log_in(MENTEE)
+    listing = browser.get("/me/mentorships").get_data(as_text=True)
+    assert listing.index("Mentored by Bea Second") < listing.index("Mentored by Ada Mentor")
+    page = browser.get(f"/mentorships/{first}").get_data(as_text=True)
+    with app.app_context():
+        subject = db.session.scalar(select(introductions.IntroRequest.subject).where(
+            introductions.IntroRequest.mentor_id == mentor.id))
+    assert "How it started" in page and subject in page

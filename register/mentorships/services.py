@@ -270,6 +270,10 @@ def propose_agreement(mentorship: Mentorship, *, by: User, draft: AgreementDraft
     _must_be_party(mentorship, by)
     _must_be_active(mentorship)
     draft = clean_agreement(draft, today=today)
+    # The seed's formal contract is for a set term; open-ended suits informal mentoring only.
+    if draft.duration == "open" and is_formal(mentorship):
+        raise MentorshipError("Formal mentoring runs for an agreed time: choose 3, 6 or 12 "
+                              "months.", field="duration")
     db.session.execute(
         update(Agreement).where(Agreement.mentorship_id == mentorship.id,
                                 Agreement.status == Agreement.PROPOSED)
