@@ -117,17 +117,22 @@ class _SinkHandler:
         self.message_ids: list[str] = []
         self.in_progress = threading.Event()
         self.lock = threading.Lock()
+        self.stalled_id = ""
+        self.arrived: dict[str, list[float]] = {}
 
     async def handle_DATA(self, server, session, envelope):
         if self.mode == "refuse":
             return "451 4.3.0 Try again later"
-        if self.mode == "stall":
-            self.in_progress.set()
-            await asyncio.sleep(4)
         message = message_from_bytes(envelope.original_content or envelope.content,
                                      policy=policy.default)
+        message_id = str(message["Message-ID"]).strip()
+        if self.mode == "stall":
+            self.stalled_id = message_id
+            self.in_progress.set()
+            await asyncio.sleep(4)
         with self.lock:
-            self.message_ids.append(str(message["Message-ID"]).strip())
+            self.message_ids.append(message_id)
+            self.arrived.setdefault(message_id, []).append(time.monotonic())
         return "250 Message accepted for delivery"
 
 
@@ -206,6 +211,23 @@ class Processes:
     def start_worker(self, host: str) -> None:
         self.start(f"worker-{host}", [BIN / "flask", "--app", "wsgi", "worker",
                                       "--interval", "1"], host)
+
+    def sending_to(self, port: int) -> int | None:
+        """The pid of the process with a connection open to `port` (the relay)."""
+        listing = subprocess.run(["/usr/bin/ss", "-tnpH", "dst", f"127.0.0.1:{port}"],
+                                 capture_output=True, text=True).stdout
+        found = re.search(r"pid=(\d+)", listing)
+        return int(found.group(1)) if found else None
+
+    def name_of(self, pid: int) -> str:
+        for name, process in self.running.items():
+            if process.pid == pid:
+                return name
+        parent = int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[1])
+        for name, process in self.running.items():
+            if process.pid == parent:
+                return f"a gunicorn worker of {name}"
+        return f"process {pid}"
 
     def kill(self, name: str, sig=signal.SIGKILL) -> None:
         process = self.running.pop(name, None)
@@ -620,13 +642,31 @@ def run(args) -> dict:
         sink.handler.mode = "stall"
         # The worker sends the mail the load queues; wait until one is on the wire.
         caught = sink.handler.in_progress.wait(45)
-        procs.kill("worker-a")
+        # Kill whichever process is talking to the relay: a background worker, or a web
+        # process draining the outbox after a response (gunicorn starts a new one).
+        sender, who = procs.sending_to(sink.port), "nobody"
+        if sender:
+            who = procs.name_of(sender)
+            os.kill(sender, signal.SIGKILL)
+        killed_at = time.monotonic()
+        stalled = sink.handler.stalled_id
         sink.handler.mode = "accept"
         time.sleep(2)
-        procs.start_worker("a")
-        faults.append({"fault": "`kill -9` of a worker while the relay held a message",
-                       "ok": caught, "outcome": "killed mid-send and restarted 2 s later"
-                       if caught else "no message reached the relay in 45 s"})
+        if who.startswith("worker-"):
+            procs.running.pop(who, None)
+            procs.start_worker(who.removeprefix("worker-"))
+        delivered = wait_until(lambda: any(t > killed_at for t in
+                                           sink.handler.arrived.get(stalled, [])), 90)
+        later = min((t for t in sink.handler.arrived.get(stalled, []) if t > killed_at),
+                    default=None)
+        faults.append({
+            "fault": "`kill -9` of the process sending while the relay held a message "
+                     "(before its 250)",
+            "ok": caught and delivered and sender is not None,
+            "outcome": (f"killed {who}; that message arrived {later - killed_at:.0f} s "
+                        "after the kill (its 30 s lease lapsed), the rest at once")
+            if caught and later else "no message reached the relay in 45 s" if not caught
+            else "the held message never arrived"})
         time.sleep(10 * args.scale)
 
         phase("database stopped")
@@ -875,6 +915,22 @@ def report(results: dict) -> tuple[str, bool]:
         "that one message again, with the same Message-ID, after a 30-second lease. At the "
         "end the proof brings waiting retries forward (as time would) and waits for the "
         "outbox to empty.",
+        "",
+        "## What this does not show",
+        "",
+        "- One machine, loopback only, two cores shared by the database, both hosts, the "
+        "workers and the clients (and, when it ran, other work): the latencies say how the "
+        "register degrades, not how fast production is. Logins are slow on purpose "
+        "(Argon2id, 64 MiB).",
+        "- The kill lands while the relay holds the message, before its 250, so that "
+        "message is sent again without being a duplicate. A kill between the 250 and the "
+        "commit would deliver it twice, with the same Message-ID; the window is one "
+        "database round trip and is not forced here.",
+        "- Freezing the postmaster stops new connections only; pooled connections go on. A "
+        "frozen backend (not a lock) cannot be timed out by the server; gunicorn's 30 s "
+        "timeout is then the last resort, and is not exercised here.",
+        "- Mail waiting on its backoff after the relay failures is brought forward at the "
+        "end (as time would), so the run does not wait minutes for it.",
         "",
         "## How it was measured",
         "",
