@@ -100,7 +100,7 @@ def roll_up_report_days() -> int:
 # Mail needs no lock (each message is claimed), and each host syncs its own index.
 ONE_HOST_AT_A_TIME = {"resume_returning_mentors", "remind_and_expire_requests",
                       "remind_mentorships", "forget_old_login_failures",
-                      "roll_up_report_days"}
+                      "roll_up_report_days", "forget_old_search_stats"}
 
 
 @contextmanager
