@@ -300,6 +300,7 @@ def add_mentorship_phase(now=None) -> str:
     agreed = start(profiles[1], morgan, 20, knowing=("why",))
     agreement(agreed, morgan, profiles[1].user, knowing=("why",))
     meeting(agreed, 6)
+    meeting(agreed, -1)  # its time has come: waiting to be recorded as held or not
     met = start(profiles[2], priya, 75, kind="informal")
     agreement(met, profiles[2].user, priya)
     meeting(met, -50, Meeting.HELD, "Mapped the project's stakeholders.")

@@ -803,6 +803,9 @@ def test_demo_data_has_mentorships_in_every_state(app):
         assert db.session.scalar(select(func.count()).where(Meeting.status == Meeting.HELD)) >= 2
         assert db.session.scalar(select(func.count()).where(
             Meeting.status == Meeting.PLANNED)) >= 2
+        # One planned meeting's time has come, so "Record this meeting" shows too.
+        assert db.session.scalar(select(func.count()).where(
+            Meeting.status == Meeting.PLANNED, Meeting.starts_at < utcnow())) >= 1
         assert db.session.scalars(select(Mentorship.id).where(services.stalled_clause())).all()
         closed_mentor = db.session.scalar(select(Mentorship.mentor_id).where(
             Mentorship.status == Mentorship.CLOSED))
