@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 from urllib.parse import urlsplit
 
@@ -169,7 +170,8 @@ def test_log_out_everywhere_ends_every_session_and_remember_cookie(app, make_use
     laptop.log_in("mentee@example.org")
     phone.log_in("mentee@example.org", remember="y")
     remembered = phone.client.get_cookie("remember_token").value
-    assert "2 devices" in laptop.get("/account").get_data(as_text=True)
+    page = laptop.get("/account").get_data(as_text=True)
+    assert "This device" in page and page.count('name="session"') == 1  # the phone
 
     response = laptop.post("/account/sessions/end")
     assert response.status_code == 302 and response.headers["Location"] == "/auth/login"
@@ -179,6 +181,50 @@ def test_log_out_everywhere_ends_every_session_and_remember_cookie(app, make_use
     fresh.set_cookie("remember_token", remembered)
     assert fresh.get("/account").status_code == 302
     assert all(row.ended_at is not None for row in sessions_of(app, user.id))
+
+
+def test_the_account_page_lists_sessions_and_ends_chosen_ones_after_the_password(
+    app, make_user
+):
+    user = make_user("mentee@example.org")
+    laptop, phone, tablet = (Browser(app.test_client()) for _ in range(3))
+    laptop.client.environ_base["HTTP_USER_AGENT"] = (
+        "Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0")
+    laptop.log_in("mentee@example.org")
+    phone.client.environ_base["HTTP_USER_AGENT"] = (
+        "Mozilla/5.0 (Linux; Android 14) AppleWebKit/537.36 Chrome/126.0 Mobile Safari/537.36")
+    phone.log_in("mentee@example.org")
+    tablet.log_in("mentee@example.org")
+    page = laptop.get("/account").get_data(as_text=True)
+    assert "Chrome on Android" in page and "Firefox on Linux" in page
+    assert "This device" in page
+    phone_id = next(row.id for row in sessions_of(app, user.id)
+                    if "Android" in (row.user_agent or ""))
+
+    wrong = laptop.post("/account/sessions/end-chosen",
+                        {"session": str(phone_id), "current_password": "not-my-password"})
+    assert wrong.status_code == 422
+    assert "password is not right" in wrong.get_data(as_text=True)
+    assert phone.get("/account").status_code == 200
+
+    ended = laptop.post("/account/sessions/end-chosen",
+                        {"session": str(phone_id), "current_password": TEST_PASSWORD})
+    assert ended.status_code == 302
+    assert phone.get("/account").status_code == 302  # that one is logged out
+    assert tablet.get("/account").status_code == 200  # the others carry on
+    assert laptop.get("/account").status_code == 200
+
+
+def test_nobody_can_end_anothers_sessions(app, browser, make_user):
+    other = make_user("other@example.org")
+    make_user("mentee@example.org")
+    elsewhere = Browser(app.test_client())
+    elsewhere.log_in("other@example.org")
+    [theirs] = sessions_of(app, other.id)
+    browser.log_in("mentee@example.org")
+    browser.post("/account/sessions/end-chosen",
+                 {"session": str(theirs.id), "current_password": TEST_PASSWORD})
+    assert elsewhere.get("/account").status_code == 200
 
 
 def test_a_session_idle_too_long_ends_and_a_busy_one_carries_on(app, browser, make_user):
@@ -498,3 +544,28 @@ def test_emailed_links_use_the_configured_scheme_and_host(app_config, make_user,
     assert signed_up.status_code == 302, signed_up.get_data(as_text=True)[-3000:]
     link = Mailbox(smtp_server, app).link_to("ada@example.org", "/auth/verify/")
     assert link.startswith("https://mentoring.example.org/auth/verify/")
+
+
+@pytest.mark.browser
+def test_logging_out_another_device_in_a_real_browser(page, open_page, live_server, make_user):
+    from playwright.sync_api import expect
+
+    from tests.browser_support import ALL_IMPACTS, audit
+
+    make_user("mentee@example.org")
+    other = open_page()
+    for browser_page in (other, page):
+        browser_page.goto("/auth/login")
+        browser_page.get_by_label("Email address").fill("mentee@example.org")
+        browser_page.get_by_label("Password", exact=True).fill(TEST_PASSWORD)
+        browser_page.get_by_role("button", name="Log in").click()
+        expect(browser_page.get_by_role("navigation", name="Main").get_by_role(
+            "button", name="Log out")).to_be_visible()
+    page.goto("/account")
+    audit(page, impacts=ALL_IMPACTS)
+    page.get_by_role("checkbox").check()
+    page.get_by_label("Your password", exact=True).fill(TEST_PASSWORD)
+    page.get_by_role("button", name="Log out the chosen sessions").click()
+    expect(page.get_by_role("status")).to_contain_text("Logged out 1 other session.")
+    other.goto("/account")
+    expect(other).to_have_url(re.compile(r"/auth/login"))

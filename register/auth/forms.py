@@ -94,8 +94,10 @@ class ChangePasswordForm(ResetPasswordForm):
 
 class ChangeEmailForm(FlaskForm):
     email = _email_field("New email address")
+    # Its own id: the account page shows three forms that each ask for the password.
     current_password = PasswordField(
         "Current password",
+        id="email-current-password",
         validators=[DataRequired("Enter your current password.")],
         render_kw={"autocomplete": "current-password"},
     )
@@ -111,3 +113,15 @@ class DeleteAccountForm(FlaskForm):
 
 class ConfirmForm(FlaskForm):
     """An empty form: a button and its CSRF token, for actions confirmed by a click."""
+
+
+class EndSessionsForm(FlaskForm):
+    """Log out chosen sessions elsewhere; the password is asked again, so someone holding
+    a stolen session cannot shut the owner out. The sessions are the `session` checkboxes."""
+
+    current_password = PasswordField(
+        "Your password",
+        id="sessions-current-password",
+        validators=[DataRequired("Enter your password to log those sessions out.")],
+        render_kw={"autocomplete": "current-password"},
+    )

@@ -226,6 +226,15 @@ def request_email_change(user: User, current_password: str, new_email: str) -> N
                                                              new_email=new_email))
 
 
+def end_other_sessions(user: User, password: str, ids: list[int], *, keep: str | None) -> int:
+    """Log out the chosen sessions of `user` elsewhere, after checking the password again."""
+    if not check_password(user.password_hash, password):
+        raise AuthError("Your password is not right.", field="current_password")
+    if not ids:
+        raise AuthError("Choose at least one session to log out.")
+    return sessions.end_chosen(user, ids, keep=keep)
+
+
 def cancel_email_change(signed_token: str) -> bool:
     """Stop a pending email change from the link sent to the address in use.
 

@@ -159,3 +159,40 @@ def live_sessions(user: User, *, now: datetime | None = None) -> list[LoginSessi
         LoginSession.user_id == user.id, LoginSession.ended_at.is_(None),
         LoginSession.expires_at > now).order_by(LoginSession.last_seen_at.desc()))
     return [record for record in found if _live(record, now)]
+
+
+def end_chosen(user: User, ids: list[int], *, keep: str | None = None,
+               now: datetime | None = None) -> int:
+    """End those of `user`'s sessions whose ids are given, never the one `keep` names."""
+    if not ids:
+        return 0
+    statement = update(LoginSession).where(
+        LoginSession.user_id == user.id, LoginSession.id.in_(ids),
+        LoginSession.ended_at.is_(None))
+    parts = _split(keep)
+    if parts is not None:
+        statement = statement.where(LoginSession.secret_hash != _digest(parts[1]))
+    ended = db.session.execute(statement.values(ended_at=now or utcnow())
+                               .execution_options(synchronize_session=False))
+    return ended.rowcount
+
+
+def is_current(record: LoginSession, identifier: str | None) -> bool:
+    """True when `record` is the session `identifier` names (this browser's)."""
+    parts = _split(identifier)
+    return parts is not None and record.secret_hash == _digest(parts[1])
+
+
+_BROWSERS = (("Edg/", "Edge"), ("OPR/", "Opera"), ("Firefox/", "Firefox"),
+             ("Chrome/", "Chrome"), ("Safari/", "Safari"))
+_SYSTEMS = (("iPhone", "iPhone"), ("iPad", "iPad"), ("Android", "Android"),
+            ("Windows", "Windows"), ("Mac OS X", "macOS"), ("CrOS", "ChromeOS"),
+            ("Linux", "Linux"))
+
+
+def device(record: LoginSession) -> str:
+    """A few words naming the browser and system a session was opened from."""
+    agent = record.user_agent or ""
+    browser = next((name for mark, name in _BROWSERS if mark in agent), "A browser")
+    system = next((name for mark, name in _SYSTEMS if mark in agent), "")
+    return f"{browser} on {system}" if system else browser

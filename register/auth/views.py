@@ -19,6 +19,7 @@ from register.auth.forms import (
     ChangePasswordForm,
     ConfirmForm,
     DeleteAccountForm,
+    EndSessionsForm,
     ForgotPasswordForm,
     LoginForm,
     ResetPasswordForm,
@@ -270,10 +271,15 @@ def account():
     return _settings(ChangeEmailForm(formdata=None), ChangePasswordForm(formdata=None))
 
 
-def _settings(email_form, password_form, status: int = 200):
+def _settings(email_form, password_form, status: int = 200, sessions_form=None):
+    identifier = sessions.current_identifier()
+    open_sessions = [
+        {"id": record.id, "device": sessions.device(record), "started": record.created_at,
+         "last_seen": record.last_seen_at, "current": sessions.is_current(record, identifier)}
+        for record in sessions.live_sessions(current_user)]
     return render("account/settings.html", email_form=email_form, password_form=password_form,
-                  logout_form=ConfirmForm(formdata=None),
-                  open_sessions=len(sessions.live_sessions(current_user)), status=status)
+                  logout_form=ConfirmForm(formdata=None), open_sessions=open_sessions,
+                  sessions_form=sessions_form or EndSessionsForm(formdata=None), status=status)
 
 
 @bp.post("/account/password")
@@ -364,6 +370,27 @@ def cancel_email_change(token: str):
     except tokens.TokenError as error:
         return _token_problem(error)
     return render("account/cancel_email_change.html", form=form, email=found.user.email)
+
+
+@bp.post("/account/sessions/end-chosen")
+@login_required
+def end_chosen_sessions():
+    """Log out the sessions chosen on the account page (never this one)."""
+    form = EndSessionsForm()
+    if form.validate_on_submit():
+        ids = [int(value) for value in request.form.getlist("session") if value.isdigit()]
+        try:
+            ended = services.end_other_sessions(current_user, form.current_password.data, ids,
+                                                keep=sessions.current_identifier())
+        except services.AuthError as error:
+            db.session.rollback()
+            error.apply_to_form(form)
+        else:
+            db.session.commit()
+            flash(f"Logged out {ended} other session{'s' if ended != 1 else ''}.", "success")
+            return redirect(url_for("auth.account"))
+    return _settings(ChangeEmailForm(formdata=None), ChangePasswordForm(formdata=None),
+                     status=422, sessions_form=form)
 
 
 @bp.post("/account/sessions/end")
