@@ -1010,3 +1010,20 @@ def test_your_mentorships_lists_active_first_and_the_page_shows_the_request(
         subject = db.session.scalar(select(introductions.IntroRequest.subject).where(
             introductions.IntroRequest.mentor_id == mentor.id))
     assert "How it started" in page and subject in page
+
+
+def test_closing_puts_a_full_mentor_back_in_the_search_for_mentors_taking_requests(
+        app, pair, browser):
+    from register.search.sync import rebuild, sync
+
+    mentor, mentee, mid = pair(capacity=1)
+    with app.app_context():
+        name = mentors.profile_of(person(mentor)).display_name
+        rebuild()
+    taking = "/mentors?accepting=1"
+    assert name not in browser.get(taking).get_data(as_text=True)
+    assert name in browser.get("/mentors?accepting=0").get_data(as_text=True)
+    in_app(app, lambda: services.close(mentorship(mid), by=person(mentee), reason="goals_met"))
+    with app.app_context():
+        sync()  # as the worker does after the change
+    assert name in browser.get(taking).get_data(as_text=True)
