@@ -443,3 +443,18 @@ def test_pairing_guarantees(case):
         if mentee not in mentor_of:
             assert all(load[m] >= spare.get(m, 0) or (mentee, m) in excluded
                        for m in fits[mentee])
+
+
+def test_the_mentees_portfolio_shows_the_best_three_mentors_for_them(
+        app, make_user, labelled, browser):
+    mentee = make_user("mia@example.org")
+    browser.log_in("mia@example.org")
+    page = text_of(browser.get("/me/mentors"))
+    assert "Say what you want from mentoring" in page
+    save_wants(app, mentee, objectives=["board-level influence", "NHS politics"],
+               knowing=["whom"], contexts=["politics"], sector="nhs", formats=["video"])
+    page = text_of(browser.get("/me/mentors"))
+    panel = page[page.index("Mentors for you"):]
+    assert "Grace Adeyemi" in panel
+    assert "Shares 2 of your objectives: board-level influence, NHS politics" in panel
+    assert "All mentors for you" in panel

@@ -203,3 +203,17 @@ def proposal_outcome(item: IntroRequest) -> str:
 @bp.app_template_filter("proposal_outcome")
 def _proposal_outcome_filter(item: IntroRequest) -> str:
     return proposal_outcome(item)
+
+
+@bp.app_context_processor
+def _mentors_for_you():
+    """`mentors_for_you(limit)` for pages of areas below this one (the mentee's portfolio):
+    computed only when a template asks, for the person logged in."""
+
+    def mentors_for_you(limit: int = 3):
+        if not current_user.is_authenticated:
+            return None, []
+        wants = services.objectives_of(current_user)
+        return wants, (services.suggestions_for(current_user, limit=limit) if wants else [])
+
+    return {"mentors_for_you": mentors_for_you, "request_link": request_link}
