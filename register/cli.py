@@ -172,8 +172,10 @@ def search_rebuild_command(processes: int) -> None:
 @search_group.command("sync")
 def search_sync_command() -> None:
     """Apply the changes logged since this index last caught up."""
+    from register.search.stats import forget_old
     from register.search.sync import sync
 
+    forget_old()  # search statistics past twelve months
     result = sync()
     if result.waiting:
         raise click.ClickException("The index is busy; the changes stay queued. Try again.")

@@ -53,6 +53,14 @@ def sync_search() -> int:
     return sync(max_seconds=10).applied
 
 
+def forget_old_search_stats() -> int:
+    """Delete search statistics older than twelve months."""
+    from register.search.stats import forget_old
+
+    forget_old()
+    return 0  # housekeeping never keeps the worker from resting
+
+
 def resume_returning_mentors() -> int:
     """Lift pauses whose return date has come."""
     from register.mentors.services import resume_returned_mentors
@@ -132,6 +140,7 @@ JOBS: list[tuple[Callable[[], int], float]] = [
     (remind_mentorships, 300),
     (forget_old_login_failures, 3600),
     (roll_up_report_days, 3600),
+    (forget_old_search_stats, 3600),
 ]
 
 

@@ -1069,3 +1069,79 @@ def test_an_index_deleted_and_rebuilt_is_not_mistaken_for_the_old_one(app, regis
         with app.app_context():
             rebuild()  # the same folder names as before, built anew from the database
         assert "Priya Raman" not in search()
+
+
+# 9. What mentees search for, counted for the coordinators ----------------------------------
+
+
+@pytest.fixture
+def search_stats(monkeypatch):
+    """The statistics module with nothing pending, writing after every response."""
+    from register.search import stats
+
+    monkeypatch.setattr(stats, "_pending", {})
+    monkeypatch.setattr(stats, "FLUSH_EVERY", 0.0)
+    return stats
+
+
+def stat_rows(app) -> list[tuple]:
+    from register.search.models import SearchQueryStat
+
+    with app.app_context():
+        return sorted((row.day.isoformat(), row.words, row.filters, row.searches, row.results)
+                      for row in db.session.scalars(select(SearchQueryStat)))
+
+
+@BOTH_BACKENDS
+def test_searches_are_counted_per_day_query_and_filters_without_who(app, client,
+                                                                    register_of_mentors,
+                                                                    search_stats):
+    today = utcnow().date().isoformat()
+    for url, headers in [
+        ("/mentors?q=Statistics", {}),
+        ("/mentors?q=statistics", {"HX-Request": "true"}),
+        ("/mentors?q=statistics&page=2", {}),  # later pages are not new searches
+        ("/mentors", {}),  # browsing is not a search
+        ("/mentors?q=(+NOT+*", {}),  # nor are operators alone
+        ("/mentors?q=the+statistics&knowing=why&knowing=how&accepting=0", {}),
+        ("/mentors?q=statistics&knowing=how&knowing=why&accepting=0", {}),
+    ]:
+        client.get(url, headers=headers).close()  # as the server does once it is sent
+    assert stat_rows(app) == [
+        (today, "statistics", "", 2, 2),
+        (today, "statistics", "accepting=0;knowing=how,why", 2, 2),
+    ]
+    from register.search.models import SearchQueryStat
+
+    columns = set(SearchQueryStat.__table__.columns.keys())
+    assert columns == {"id", "day", "words", "filters", "searches", "results"}  # no identity
+
+
+@BOTH_BACKENDS
+def test_counting_never_writes_during_a_search_and_old_counts_go(app, client,
+                                                                 register_of_mentors,
+                                                                 search_stats, monkeypatch):
+    monkeypatch.setattr(search_stats, "FLUSH_EVERY", 3600.0)
+    monkeypatch.setattr(search_stats, "_last_flush", time.monotonic())
+    for _ in range(3):
+        assert "Priya Raman" in result_names(page_text(client.get("/mentors?q=statistics")))
+    assert stat_rows(app) == []  # held in memory until a write is due
+    with app.app_context():
+        assert search_stats.flush() == 1
+        assert search_stats.flush() == 0
+    assert [row[1:] for row in stat_rows(app)] == [("statistics", "", 3, 2)]
+    # Counts are added to, not replaced, by a later batch from another process.
+    with app.test_request_context("/mentors?q=statistics"):
+        search_stats.note(SearchParams.from_args(MultiDict({"q": "statistics"})), 1)
+    with app.app_context():
+        search_stats.flush()
+    assert [row[1:] for row in stat_rows(app)] == [("statistics", "", 4, 1)]
+    # The worker deletes what is older than twelve months, and only that.
+    today = utcnow().date()
+    for age in (364, 366):
+        search_stats.note(SearchParams.from_args(MultiDict({"q": f"aged {age}"})), 0,
+                          today=today - timedelta(days=age))
+    with app.app_context():
+        search_stats.flush()
+        assert search_stats.forget_old() == 1
+    assert sorted(row[1] for row in stat_rows(app)) == ["aged 364", "statistics"]

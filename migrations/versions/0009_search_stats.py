@@ -17,8 +17,21 @@ depends_on = None
 
 
 def upgrade():
-    pass
+    # What mentees search for, per day, without who searched: the coordinators'
+    # reports read it. The unique key (leading with the day) also serves the
+    # deletion of rows older than twelve months.
+    op.create_table(
+        'search_query_stat',
+        sa.Column('id', sa.Integer(), nullable=False),
+        sa.Column('day', sa.Date(), nullable=False),
+        sa.Column('words', sa.Text(), nullable=False),
+        sa.Column('filters', sa.Text(), nullable=False),
+        sa.Column('searches', sa.Integer(), nullable=False),
+        sa.Column('results', sa.Integer(), nullable=False),
+        sa.PrimaryKeyConstraint('id', name=op.f('pk_search_query_stat')),
+        sa.UniqueConstraint('day', 'words', 'filters', name=op.f('uq_search_query_stat_day')),
+    )
 
 
 def downgrade():
-    pass
+    op.drop_table('search_query_stat')

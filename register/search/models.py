@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 
-from sqlalchemy import Index
+from sqlalchemy import Date, Index, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from register.database import UTCDateTime, utcnow
@@ -25,3 +25,22 @@ class SearchChange(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     profile_id: Mapped[int]
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class SearchQueryStat(db.Model):
+    """How often a query (with its filters) was searched on a day, for the coordinators.
+
+    No user identity: only the normalised words, the filters and counts. Written
+    in batches from each web process's memory (see stats.py), never inside a
+    search; rows older than twelve months are deleted by the worker.
+    """
+
+    __tablename__ = "search_query_stat"
+    __table_args__ = (UniqueConstraint("day", "words", "filters"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    day: Mapped[date] = mapped_column(Date)
+    words: Mapped[str] = mapped_column(Text)  # the normalised query words, joined by spaces
+    filters: Mapped[str] = mapped_column(Text, default="")  # canonical, see stats.filters_of
+    searches: Mapped[int] = mapped_column(default=0)
+    results: Mapped[int] = mapped_column(default=0)  # the result count last seen

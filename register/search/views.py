@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from flask import redirect, request, url_for
+from flask import current_app, redirect, request, url_for
 
 from register.mentors.services import profiles_by_id
-from register.search import bp, services
+from register.search import bp, services, stats
 from register.web import is_fragment_request, render
 
 
@@ -21,6 +21,7 @@ def results():
         # bookmarks and history.
         return redirect(canonical)
     found = services.search(params)
+    stats.note(params, found.total)  # in memory; written after the response, in batches
     # Nothing matched with filters on: would the words alone find someone? Only then is
     # removing the filters worth offering.
     broader_total = None
@@ -30,6 +31,8 @@ def results():
     response = render("search/results.html", "search/_results.html", results=found,
                       params=params, groups=services.GROUPS, broader_total=broader_total,
                       profiles=profiles_by_id([hit.id for hit in found.hits]))
+    app = current_app._get_current_object()
+    response.call_on_close(lambda: stats.flush_after_response(app))
     if is_fragment_request():
         # htmx would push the form's fields as they are (accepting=0&accepting=1).
         response.headers["HX-Push-Url"] = canonical
