@@ -313,3 +313,35 @@ def test_the_mentoring_record_prints_on_a4(open_page, live_server, make_user):
     assert ada.evaluate("() => document.documentElement.scrollWidth") <= 680
     pdf = ada.pdf(prefer_css_page_size=True)
     assert pdf.startswith(b"%PDF")
+
+
+def test_the_agreed_version_and_a_proposed_change_sit_side_by_side(open_page, live_server,
+                                                                   make_user):
+    mid = start_mentorship(live_server, make_user)
+    with live_server.app.test_request_context():
+        found = db.session.get(Mentorship, mid)
+
+        def version(goal, frequency):
+            return services.AgreementDraft(
+                goals=[goal], frequency=frequency, duration="6", meeting_minutes=60,
+                formats=["video"], confidentiality="Between us.",
+                review_on=date.today() + timedelta(days=60))
+
+        proposal = services.propose_agreement(found, by=found.mentee,
+                                              draft=version("Chair the huddle", "monthly"))
+        services.agree(proposal, by=found.mentor)
+        services.propose_agreement(found, by=found.mentor,
+                                   draft=version("Chair the board", "fortnightly"))
+        db.session.commit()
+    mia = open_page()
+    mia.set_viewport_size({"width": 1280, "height": 900})
+    log_in(mia, MENTEE)
+    mia.goto(f"/mentorships/{mid}")
+    agreed = mia.get_by_role("heading", name="Agreed", exact=True)
+    proposed = mia.get_by_role("heading", name="Proposed change, waiting to be agreed")
+    expect(agreed).to_be_visible()
+    expect(proposed).to_be_visible()
+    left, right = agreed.bounding_box(), proposed.bounding_box()
+    assert abs(left["y"] - right["y"]) < 2 and right["x"] > left["x"] + 200
+    expect(mia.get_by_role("button", name="Agree this version")).to_be_visible()
+    audit(mia)
