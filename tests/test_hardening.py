@@ -266,6 +266,26 @@ def test_keep_me_logged_in_lasts_thirty_days_not_a_year(app, browser, make_user)
     assert fresh.get("/account").status_code == 200
 
 
+def test_account_events_are_logged_without_personal_details(app, browser, make_user, caplog):
+    import logging
+
+    caplog.set_level(logging.INFO, logger="register.security")
+    user = make_user("mentee@example.org")
+    browser.log_in("mentee@example.org", "wrong-password-x")
+    browser.log_in("mentee@example.org")
+    browser.post("/account/password",
+                 {"current_password": TEST_PASSWORD, "password": NEW_PASSWORD})
+    browser.log_out()
+    lines = [record.getMessage() for record in caplog.records
+             if record.name == "register.security"]
+    assert [line.split()[0] for line in lines] == [
+        "event=login-failed", "event=login", "event=password-changed", "event=logout"]
+    assert f"user={user.id}" in lines[1] and "address=127.0.0.1" in lines[1]
+    everything = "\n".join(lines)
+    assert "mentee@example.org" not in everything
+    assert TEST_PASSWORD not in everything and NEW_PASSWORD not in everything
+
+
 # 3. The same hashing work whether or not an address has an account ------------------------
 
 

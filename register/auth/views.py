@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+
 from flask import abort, current_app, flash, g, redirect, request, session, url_for
 from flask_login import (
     AnonymousUserMixin,
@@ -13,7 +15,7 @@ from flask_login import (
 from sqlalchemy.exc import OperationalError, SQLAlchemyError
 from sqlalchemy.exc import TimeoutError as SQLAlchemyTimeoutError
 
-from register.auth import bp, services, sessions, tokens
+from register.auth import bp, events, services, sessions, tokens
 from register.auth.forms import (
     ChangeEmailForm,
     ChangePasswordForm,
@@ -179,16 +181,19 @@ def login():
             )
         except services.Throttled as error:
             db.session.rollback()
+            events.log("login-throttled", level=logging.WARNING)
             form.form_errors.append(error.message)
             response = render("auth/login.html", form=form, status=429)
             response.headers["Retry-After"] = str(error.retry_after)
             return response
         except services.AuthError as error:
             db.session.commit()  # keep the record of the failure: it feeds the throttle
+            events.log("login-failed", level=logging.WARNING)
             form.form_errors.append(error.message)
             return render("auth/login.html", form=form, status=422)
         _start_session(user, remember=form.remember.data)
         db.session.commit()
+        events.log("login", user, remember=bool(form.remember.data))
         return redirect(safe_next(form.next.data))
     return render("auth/login.html", form=form, status=422 if form.errors else 200)
 
@@ -200,6 +205,8 @@ def logout():
     if form.validate_on_submit():
         sessions.end(sessions.current_identifier())
         db.session.commit()
+        if current_user.is_authenticated:
+            events.log("logout", current_user)
         logout_user()
         session.clear()
         flash("You have logged out.", "success")
@@ -255,6 +262,7 @@ def _choose_password(token: str, purpose: str, heading: str):
         else:
             _start_session(user)
             db.session.commit()
+            events.log("password-reset", user, through=purpose)
             flash("Your password has been changed and you are logged in.", "success")
             return redirect(url_for("auth.account"))
     return render("auth/reset_password.html", form=form, heading=heading,
@@ -299,6 +307,7 @@ def change_password():
             _start_session(current_user._get_current_object(),
                            remember=remembered in request.cookies)
             db.session.commit()
+            events.log("password-changed", current_user)
             flash("Your password has been changed. Other devices have been logged out.",
                   "success")
             return redirect(url_for("auth.account"))
@@ -320,6 +329,7 @@ def change_email():
             error.apply_to_form(form)
         else:
             db.session.commit()
+            events.log("email-change-requested", current_user)
             flash(f"We have sent a link to {services.normalise_email(form.email.data)}. Your "
                   "address changes when you follow it.", "success")
             return redirect(url_for("auth.account"))
@@ -332,11 +342,12 @@ def confirm_email_change(token: str):
     form = ConfirmForm()
     if form.validate_on_submit():
         try:
-            services.confirm_email_change(token)
+            changed = services.confirm_email_change(token)
         except (tokens.TokenError, services.AuthError) as error:
             db.session.rollback()
             return _token_problem(tokens.TokenError(str(error)))
         db.session.commit()
+        events.log("email-changed", changed)
         flash("Your email address has been changed.", "success")
         return redirect(url_for("auth.account") if current_user.is_authenticated
                         else url_for("auth.login"))
@@ -358,6 +369,7 @@ def cancel_email_change(token: str):
             db.session.rollback()
             return _token_problem(error)
         db.session.commit()
+        events.log("email-change-stopped", level=logging.WARNING, in_time=stopped)
         logout_user()
         session.clear()
         if not stopped:
@@ -387,6 +399,7 @@ def end_chosen_sessions():
             error.apply_to_form(form)
         else:
             db.session.commit()
+            events.log("sessions-ended", current_user, count=ended)
             flash(f"Logged out {ended} other session{'s' if ended != 1 else ''}.", "success")
             return redirect(url_for("auth.account"))
     return _settings(ChangeEmailForm(formdata=None), ChangePasswordForm(formdata=None),
@@ -402,6 +415,7 @@ def log_out_everywhere():
         abort(400)
     ended = sessions.end_all(current_user)
     db.session.commit()
+    events.log("sessions-ended", current_user, count=ended, everywhere=True)
     logout_user()
     session.clear()
     flash(f"You have logged out on every device ({ended} session{'s' if ended != 1 else ''}).",
@@ -422,6 +436,7 @@ def delete_account():
             error.apply_to_form(form)
         else:
             db.session.commit()
+            events.log("account-deleted", current_user)
             logout_user()
             session.clear()
             flash("Your account has been deleted. Thank you for taking part.", "success")
