@@ -162,7 +162,9 @@ def register_in_every_state(app, make_mentor, make_user):
 
 def admin_pages(ids):
     return ["/admin/", "/admin/queue", "/admin/profiles", f"/admin/profiles/{ids['published']}",
-            "/admin/moderation", "/admin/audit", "/admin/import", f"/admin/import/{ids['batch']}"]
+            "/admin/moderation", "/admin/audit", "/admin/import", f"/admin/import/{ids['batch']}",
+            "/admin/matching", "/admin/matching/pairings", "/admin/reports",
+            "/admin/reports/requests.csv"]
 
 
 def admin_actions(ids):
