@@ -30,8 +30,10 @@ from register.matching.models import MenteeObjectives
 from register.mentors import services as mentors
 from register.mentors.models import MentorProfile
 from register.mentorships.models import Mentorship
-from tests.conftest import reload
+from tests.conftest import BACKENDS, reload
 from tests.test_profiles import full_data
+
+BOTH_BACKENDS = pytest.mark.parametrize("backend", BACKENDS, indirect=True)
 
 # The labelled set ----------------------------------------------------------------------
 
@@ -271,6 +273,10 @@ def test_the_coordinator_proposes_from_the_shortlist_and_both_are_told(
     assert "Mia Mentee" in page and "Propose Grace Adeyemi to Mia Mentee" in page
     assert "Shares 2 of their objectives: board-level influence, NHS politics" in page
 
+    # A search for others, with the same reasons.
+    others = text_of(browser.get(f"/admin/matching/{mentee.id}?q=rowing"))
+    assert "Propose Harry Pike to Mia Mentee" in others
+    assert "Propose Grace Adeyemi to Mia Mentee" in others  # the shortlist, above
     done = browser.post(f"/admin/matching/{mentee.id}/propose",
                         {"profile_id": labelled["board"], "note": "You both care about boards."},
                         follow_redirects=True)
@@ -306,6 +312,7 @@ def test_the_coordinator_proposes_from_the_shortlist_and_both_are_told(
     assert "Proposed by the coordinators" in shown
 
 
+@BOTH_BACKENDS
 def test_a_declined_proposal_puts_the_mentee_back_in_the_queue(app, make_user, labelled):
     mentee = make_user(name="Mia Mentee")
     coordinator = make_user(admin=True)
@@ -340,6 +347,7 @@ def test_only_coordinators_propose_and_only_for_mentees_who_asked(app, make_user
             services.propose(wants, profile, by=db.session.get(User, someone.id))
 
 
+@BOTH_BACKENDS
 def test_the_queue_is_oldest_first(app, make_user):
     first, second = make_user(name="First"), make_user(name="Second")
     save_wants(app, second, facilitated=True)
