@@ -258,3 +258,41 @@ def draft_pairings(limit: int = 50) -> list[DraftPair]:
         suggestion = next(s for s in ranked[pair.mentee] if s.profile.id == pair.mentor)
         drafted.append(DraftPair(by_mentee[pair.mentee], suggestion))
     return drafted
+
+
+def search_for(wants: MenteeObjectives, text: str) -> list[ranking.Suggestion]:
+    """Mentors taking requests whom the register's search finds for `text`, each with the
+    reasons they would fit this mentee; never one excluded for them."""
+    from register.search import services as search
+
+    hits = search.search(search.SearchParams(text=text, accepting=True)).hits
+    profiles = {p.id: p for p in db.session.scalars(
+        select(MentorProfile).where(MentorProfile.id.in_([h.id for h in hits])))}
+    excluded = ranking.excluded_mentors(wants.user_id)
+    phrase_hits = ranking.text_hits(ranking.phrases_for(wants))
+    return [ranking.score(wants, profiles[h.id], phrase_hits) for h in hits
+            if h.id in profiles and profiles[h.id].user_id not in excluded]
+
+
+def send_pairs(pairs: list[tuple[int, int]], *, by: User, note: str = ""
+               ) -> tuple[int, list[str]]:
+    """Propose each (mentee user id, profile id) pair the coordinator ticked; one refused
+    pair does not undo the others. Returns how many were sent and why others were not."""
+    sent, problems = 0, []
+    for user_id, profile_id in pairs:
+        wants = db.session.scalar(select(MenteeObjectives).where(
+            MenteeObjectives.user_id == user_id))
+        profile = db.session.get(MentorProfile, profile_id)
+        if wants is None or profile is None:
+            problems.append("A drafted pair no longer exists.")
+            continue
+        savepoint = db.session.begin_nested()
+        try:
+            propose(wants, profile, by=by, note=note)
+        except RuleBroken as error:
+            savepoint.rollback()
+            problems.append(f"{wants.user.name} and {profile.display_name}: {error.message}")
+        else:
+            savepoint.commit()
+            sent += 1
+    return sent, problems

@@ -6,7 +6,6 @@ from flask import abort, flash, redirect, request, url_for
 from flask_login import current_user, login_required
 from sqlalchemy import select
 
-from register.errors import RuleBroken
 from register.extensions import db
 from register.introductions.models import IntroRequest
 from register.matching import bp, ranking, services
@@ -110,17 +109,7 @@ def mentee(user_id: int):
     _coordinators_only()
     wants = _waiting_or_404(user_id)
     text = " ".join(request.args.get("q", "").split())[:200]
-    found: list[ranking.Suggestion] = []
-    if text:
-        from register.search import services as search
-
-        hits = search.search(search.SearchParams(text=text, accepting=True)).hits
-        profiles = {p.id: p for p in db.session.scalars(
-            select(MentorProfile).where(MentorProfile.id.in_([h.id for h in hits])))}
-        excluded = ranking.excluded_mentors(wants.user_id)
-        phrase_hits = ranking.text_hits(ranking.phrases_for(wants))
-        found = [ranking.score(wants, profiles[h.id], phrase_hits) for h in hits
-                 if h.id in profiles and profiles[h.id].user_id not in excluded]
+    found = services.search_for(wants, text) if text else []
     return render("matching/mentee.html", wants=wants, q=text, found=found,
                   shortlist=ranking.rank(wants, limit=services.SHORTLIST),
                   form=ProposeForm(formdata=None), **_labels(wants))
@@ -161,28 +150,14 @@ def send_pairings():
     form = ProposeForm()
     if not form.validate_on_submit():
         abort(400)
-    sent, problems = 0, []
+    pairs = []
     for value in request.form.getlist("pair"):
         try:
             user_id, profile_id = (int(part) for part in value.split(":", 1))
         except ValueError:
             abort(400)
-        wants = db.session.scalar(select(MenteeObjectives).where(
-            MenteeObjectives.user_id == user_id))
-        profile = db.session.get(MentorProfile, profile_id)
-        if wants is None or profile is None:
-            problems.append("A drafted pair no longer exists.")
-            continue
-        # Each pair in a savepoint of its own: one refusal does not undo the others.
-        savepoint = db.session.begin_nested()
-        try:
-            services.propose(wants, profile, by=current_user, note=form.note.data or "")
-        except RuleBroken as error:
-            savepoint.rollback()
-            problems.append(f"{wants.user.name} and {profile.display_name}: {error.message}")
-        else:
-            savepoint.commit()
-            sent += 1
+        pairs.append((user_id, profile_id))
+    sent, problems = services.send_pairs(pairs, by=current_user, note=form.note.data or "")
     db.session.commit()
     if sent:
         flash(f"Sent {sent} proposed match{'es' if sent != 1 else ''}.", "success")
