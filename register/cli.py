@@ -139,6 +139,8 @@ def import_mentors_command(file, dry_run: bool, publish: bool) -> None:
             f"{len(plan.problems)} problem{'s' if len(plan.problems) != 1 else ''} found; "
             "nothing was imported."
         )
+    for row in plan.drafts:  # importable, but not complete enough to publish yet
+        click.echo(row.draft_note)
     summary = (f"{len(plan.rows)} rows: {plan.count('create')} new, "
                f"{plan.count('update')} existing accounts")
     if dry_run:

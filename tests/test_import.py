@@ -35,7 +35,8 @@ ADMIN_EMAIL = "grace@example.org"
 HEADER = ("Email,Name,headline,organisation,sector,location,bio,expertise,knowing,contexts,"
           "formats,kind,capacity,in_training,languages,linkedin_url")
 
-# Ada's bio spans three lines of the file (lines 2 to 4), so Ben's row starts on line 5.
+# Ada's bio spans three lines of the file (lines 2 to 4), but it is one cell: a spreadsheet
+# shows Ada on row 2 and Ben on row 3, and so does the import.
 GOOD_CSV = (
     HEADER + "\n"
     "Ada.Okoro@Example.org,Ada Okoro,Consultant nurse,St Elsewhere,nhs,Leeds,"
@@ -284,18 +285,18 @@ def test_a_bad_file_reports_every_problem_and_writes_nothing(app, runner, tmp_pa
     report = result.output
     assert "7 problems found; nothing was imported." in report
     expected = [
-        "line 3, knowing: 'knowing when' is not one of: why (Knowing why), how (Knowing how), "
+        "row 3, knowing: 'knowing when' is not one of: why (Knowing why), how (Knowing how), "
         "whom (Knowing whom).",
-        "line 4, capacity: 'lots' is not a whole number.",
-        "line 5, email: ",
-        "line 6, in_training: 'maybe' is not yes, no, true, false, 1 or 0.",
-        "line 7, linkedin_url: Enter the address of a LinkedIn profile",
-        "line 8, email: ok@example.org is already on line 2.",
-        "line 9, name: A name is needed.",
+        "row 4, capacity: 'lots' is not a whole number.",
+        "row 5, email: ",
+        "row 6, in_training: 'maybe' is not yes, no, true, false, 1 or 0.",
+        "row 7, linkedin_url: Enter the address of a LinkedIn profile",
+        "row 8, email: ok@example.org is already on row 2.",
+        "row 9, name: A name is needed.",
     ]
     for problem in expected:
         assert problem in report, problem
-    assert "line 2" not in report.replace("already on line 2", "")
+    assert "row 2" not in report.replace("already on row 2", "")
     assert counts(app) == before
     mailbox.deliver()
     assert mailbox.received == []
@@ -306,25 +307,49 @@ def test_a_file_without_a_name_column_is_refused(app, runner, tmp_path):
     result = runner.invoke(args=["import-mentors", str(write_csv(
         tmp_path, "email,full name\nada@example.org,Ada Okoro\n"))])
     assert result.exit_code != 0
-    assert "line 1, name: This column is missing from the header." in result.output
+    assert "row 1, name: This column is missing from the header." in result.output
     assert "1 problem found; nothing was imported." in result.output
     assert counts(app) == before
 
 
-def test_publishing_needs_complete_profiles(app, runner, tmp_path):
-    no_bio = "eve@example.org,Eve Short,Nurse,,nhs,,,triage,why,career,video,formal,2,no,,\n"
-    path = write_csv(tmp_path, GOOD_CSV + no_bio)
-    before = counts(app)
-    refused = runner.invoke(args=["import-mentors", str(path), "--publish"])
-    assert refused.exit_code != 0
-    assert ("line 8: Cannot be published without: your experience, in at least 80 "
-            "characters.") in refused.output
-    assert counts(app) == before
-
-    # As drafts, the same file is fine: Eve finishes her profile herself.
-    drafts = runner.invoke(args=["import-mentors", str(path)])
-    assert drafts.exit_code == 0, drafts.output
+def test_rows_not_ready_to_publish_are_imported_as_drafts_and_told_what_to_complete(
+        app, runner, tmp_path, mailbox):
+    no_bio = ("eve@example.org,Eve Short,Nurse,,nhs,,I triage.,triage,why,career,video,formal,"
+              "2,no,,\n")
+    no_sector = ("fay@example.org,Fay Long,Midwife,,,,\"" + "I have delivered babies for twenty "
+                 "years and now teach student midwives on the labour ward.\",birth,how,career,"
+                 "video,formal,2,no,,\n")
+    path = write_csv(tmp_path, GOOD_CSV + no_bio + no_sector)
+    result = runner.invoke(args=["import-mentors", str(path), "--publish"])
+    assert result.exit_code == 0, result.output
+    # Rows 6 and 7 of the spreadsheet (Ada's three-line bio is one row).
+    assert ("row 6: imported as a draft: the bio needs 80 characters (it has 9)."
+            in result.output)
+    assert "row 7: imported as a draft: the sector is missing." in result.output
+    assert "4 published, 2 kept as drafts to complete." in result.output
     assert profile_of(app, "eve@example.org").state == "draft"
+    assert profile_of(app, "fay@example.org").state == "draft"
+    assert profile_of(app, "ada.okoro@example.org").state == "published"
+    mailbox.deliver()
+    eve = mailbox.last_to("eve@example.org")
+    assert "Before mentees can find your profile, please complete:" in eve.text
+    assert "- Your experience, in at least 80 characters" in eve.text
+    assert "<li>Your experience, in at least 80 characters</li>" in eve.html
+    assert "The sector you work in" in mailbox.last_to("fay@example.org").text
+    assert "please complete" not in mailbox.last_to("ada.okoro@example.org").text
+
+
+def test_a_row_that_cannot_be_imported_still_refuses_the_file_with_its_row(app, runner,
+                                                                          tmp_path):
+    bad = "bad-address,Eve Short,Nurse,,nhs,,,triage,why,career,video,formal,2,no,,\n"
+    no_bio = "eve@example.org,Eve Short,Nurse,,nhs,,,triage,why,career,video,formal,2,no,,\n"
+    before = counts(app)
+    refused = runner.invoke(args=["import-mentors", str(write_csv(tmp_path, GOOD_CSV + no_bio
+                                                                    + bad)), "--publish"])
+    assert refused.exit_code != 0
+    assert "row 7, email: " in refused.output
+    assert "1 problem found; nothing was imported." in refused.output
+    assert counts(app) == before
 
 
 # The coordinators' upload ---------------------------------------------------------------
@@ -355,7 +380,7 @@ def test_an_upload_is_previewed_then_confirmed_once(app, coordinator, existing_m
     assert ("3 new mentors (each will be emailed an invitation to set a password) and 1 "
             "existing account to update.") in text
     assert "2 ada.okoro@example.org Ada Okoro Consultant nurse New account" in text
-    assert "5 ben@example.org Ben Adeyemi Professor of statistics Update" in text
+    assert "3 ben@example.org Ben Adeyemi Professor of statistics Update" in text
     assert "Import 4 mentors" in text
     after_upload = counts(app)
     assert after_upload == {**before, "import_batch": before["import_batch"] + 1}
@@ -363,7 +388,7 @@ def test_an_upload_is_previewed_then_confirmed_once(app, coordinator, existing_m
     batch_id = int(preview_path.rsplit("/", 1)[1])
     done = coordinator.post(f"/admin/import/{batch_id}/confirm", follow_redirects=True)
     assert "Imported: 3 new mentors invited, 1 updated, 0 published." in flashes(done)
-    assert "Ada Okoro" in plain(done) and "draft" in plain(done)
+    assert "ada okoro ada.okoro@example.org draft" in plain(done).lower()
     assert counts(app)["user"] == before["user"] + 3
     assert profile_of(app, "ben@example.org").headline == "Professor of statistics"
     assert profile_of(app, "ada.okoro@example.org").bio.endswith(
@@ -373,8 +398,8 @@ def test_an_upload_is_previewed_then_confirmed_once(app, coordinator, existing_m
 
     audit = plain(coordinator.get("/admin/audit"))
     assert "Grace Coordinator profile.imported" in audit
-    assert "Created from line 2 of an import." in audit
-    assert "Updated from line 5 of an import." in audit
+    assert "Created from row 2 of an import." in audit
+    assert "Updated from row 3 of an import." in audit
 
     after_confirm = counts(app)
     again = coordinator.post(f"/admin/import/{batch_id}/confirm", follow_redirects=True)
@@ -449,15 +474,33 @@ def test_a_double_click_on_confirm_imports_once(app, backend, coordinator):
     assert counts(app) == before
 
 
+def test_an_upload_with_publish_previews_the_rows_kept_as_drafts(app, coordinator, mailbox):
+    no_bio = ("eve@example.org,Eve Short,Nurse,,nhs,,I triage.,triage,why,career,video,formal,"
+              "2,no,,\n")
+    sent = upload(coordinator, GOOD_CSV + no_bio, publish=True)
+    preview_path = urlsplit(sent.headers["Location"]).path
+    text = plain(coordinator.get(preview_path))
+    assert "1 row will be imported as draft, not published" in text
+    assert "Row 6: imported as a draft: the bio needs 80 characters (it has 9)." in text
+    assert "6 eve@example.org Eve Short Nurse New account, kept as a draft" in text
+    assert "Import 5 mentors" in text
+    done = coordinator.post(f"{preview_path}/confirm", follow_redirects=True)
+    assert ("Imported: 5 new mentors invited, 0 updated, 4 published, 1 kept as drafts to "
+            "complete.") in flashes(done)
+    assert profile_of(app, "eve@example.org").state == "draft"
+    mailbox.deliver()
+    assert "Your experience, in at least 80 characters" in mailbox.last_to("eve@example.org").text
+
+
 def test_a_bad_upload_shows_its_problems_and_cannot_be_confirmed(app, coordinator, mailbox):
     sent = upload(coordinator, BAD_CSV)
     preview_path = urlsplit(sent.headers["Location"]).path
     preview = coordinator.get(preview_path)
     text = plain(preview)
     assert "Nothing can be imported until these are fixed" in text
-    assert "line 4, capacity: 'lots' is not a whole number." in text
-    assert "line 6, in_training: 'maybe' is not yes, no, true, false, 1 or 0." in text
-    assert "line 8, email: ok@example.org is already on line 2." in text
+    assert "row 4, capacity: 'lots' is not a whole number." in text
+    assert "row 6, in_training: 'maybe' is not yes, no, true, false, 1 or 0." in text
+    assert "row 8, email: ok@example.org is already on row 2." in text
     assert "Import" not in text.split("Nothing can be imported", 1)[1].split("Upload a", 1)[0]
     assert 'action="' + preview_path + '/confirm"' not in preview.get_data(as_text=True)
 

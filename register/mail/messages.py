@@ -139,8 +139,9 @@ def profile_reinstated(profile, reason: str) -> None:
                    "profile_reinstated", reason=reason)
 
 
-def invitation(user: User, profile, token: str) -> None:
-    """Invite someone whose profile was imported to claim it by choosing a password."""
+def invitation(user: User, profile, token: str, *, to_complete: list[str] | None = None) -> None:
+    """Invite someone whose profile was imported to claim it by choosing a password;
+    `to_complete` lists what their draft still needs before mentees can find it."""
     queue_email(
         "invitation",
         to=user.email,
@@ -148,6 +149,7 @@ def invitation(user: User, profile, token: str) -> None:
         subject="Your mentor profile on Mentor Register: set your password",
         template="invitation",
         profile=profile,
+        to_complete=to_complete or [],
         url=external_url("auth.claim_account", token=token),
     )
 

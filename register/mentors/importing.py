@@ -1,8 +1,15 @@
 """Importing an existing register from a CSV file (the columns are listed in DESIGN.md).
 
-Every row is checked before anything is written. A file with any bad row
-writes nothing and reports each problem by line number and column. Used by
-`flask --app wsgi import-mentors` and by the administrators' upload page.
+Every row is checked before anything is written. A file with any row that
+cannot be imported (a bad email, an unknown choice, a bad number, a
+duplicate) writes nothing and reports each problem by row and column. A row
+that can be imported but is not complete enough to publish (a one-line bio)
+does not stop the file: with --publish it is imported as a draft, reported
+with what it lacks, and the mentor's invitation says what to complete.
+
+Rows are numbered as the spreadsheet numbers them (the header is row 1), so a
+cell holding several lines still counts as one row. Used by `flask --app wsgi
+import-mentors` and by the administrators' upload page.
 """
 
 from __future__ import annotations
@@ -37,12 +44,12 @@ MAX_ROWS = 5000
 class Problem:
     """What is wrong with one cell (or the file), where, in words for the person fixing it."""
 
-    line: int
+    line: int  # the spreadsheet's row number; 0 for the whole file
     column: str
     message: str
 
     def __str__(self) -> str:
-        where = f"line {self.line}" if self.line else "the file"
+        where = f"row {self.line}" if self.line else "the file"
         if self.column:
             return f"{where}, {self.column}: {self.message}"
         return f"{where}: {self.message}"
@@ -50,11 +57,18 @@ class Problem:
 
 @dataclass
 class PlannedRow:
-    line: int
+    line: int  # the spreadsheet's row number
     email: str
     name: str
     data: services.ProfileData
     action: str = "create"  # or "update"
+    # Why the row cannot be published yet (asked to publish, it is imported as a draft).
+    unpublishable: list[str] = field(default_factory=list)
+
+    @property
+    def draft_note(self) -> str:
+        """How the import reports the row, if it stays a draft although publishing was asked."""
+        return f"row {self.line}: imported as a draft: " + "; ".join(self.unpublishable) + "."
 
 
 @dataclass
@@ -72,16 +86,23 @@ class Plan:
     def count(self, action: str) -> int:
         return sum(1 for row in self.rows if row.action == action)
 
+    @property
+    def drafts(self) -> list[PlannedRow]:
+        """Rows that will be imported as drafts although publishing was asked for."""
+        return [row for row in self.rows if row.unpublishable]
+
 
 @dataclass
 class Outcome:
     created: int = 0
     updated: int = 0
     published: int = 0
+    drafts: int = 0  # asked to publish, but not complete enough yet
 
     def __str__(self) -> str:
+        held = f", {self.drafts} kept as drafts to complete" if self.drafts else ""
         return (f"{self.created} new mentor{'s' if self.created != 1 else ''} invited, "
-                f"{self.updated} updated, {self.published} published.")
+                f"{self.updated} updated, {self.published} published{held}.")
 
 
 def _split(value: str) -> list[str]:
@@ -110,16 +131,31 @@ def _one_choice(value: str, column: str, line: int, problems: list[Problem]) -> 
     return found[0] if found else ""
 
 
+def _records(text: str):
+    """(row number, cells) for each record of the file, numbered as a spreadsheet shows them.
+
+    A quoted cell may hold line breaks; it is still one row. An empty line is a row too
+    (a spreadsheet shows it as an empty one).
+    """
+    yield from enumerate(csv.reader(io.StringIO(text, newline="")), 1)
+
+
 def plan(text: str, *, publish: bool = False) -> Plan:
     """Read and check the whole file; nothing is written."""
     result = Plan()
     text = text.lstrip("\ufeff")  # spreadsheets often start UTF-8 files with a BOM
-    reader = csv.DictReader(io.StringIO(text, newline=""))
-    headers = [(h or "").strip().lower() for h in (reader.fieldnames or [])]
-    if not headers:
+    records = _records(text)
+    try:
+        _, header = next(records)
+    except StopIteration:
+        header = []
+    except csv.Error as error:
+        result.problems.append(Problem(1, "", f"The header cannot be read: {error}."))
+        return result
+    headers = [(h or "").strip().lower() for h in header]
+    if not any(headers):
         result.problems.append(Problem(0, "", "The file is empty."))
         return result
-    reader.fieldnames = headers
     for column in REQUIRED_COLUMNS:
         if column not in headers:
             result.problems.append(Problem(1, column, "This column is missing from the header."))
@@ -128,30 +164,63 @@ def plan(text: str, *, publish: bool = False) -> Plan:
         return result
 
     seen_emails: dict[str, int] = {}
-    line = reader.line_num  # the header's last line
-    for raw in reader:
-        start, line = line + 1, reader.line_num
-        if not any((value or "").strip() for key, value in raw.items() if key):
-            continue  # blank lines in spreadsheets
-        if len(result.rows) >= MAX_ROWS:
-            result.problems.append(Problem(start, "", f"Import at most {MAX_ROWS} rows at once."))
+    number = 1
+    while True:
+        try:
+            number, cells = next(records)
+        except StopIteration:
             break
-        row = {key: (value or "").strip() for key, value in raw.items() if key in COLUMNS}
-        if None in raw:
-            result.problems.append(Problem(start, "", "This row has more cells than the header."))
-        planned = _plan_row(row, start, result.problems, publish)
+        except csv.Error as error:
+            result.problems.append(Problem(number + 1, "", f"This row cannot be read: {error}."))
+            break
+        if not any(cell.strip() for cell in cells):
+            continue  # blank rows in spreadsheets
+        if len(result.rows) >= MAX_ROWS:
+            result.problems.append(Problem(number, "", f"Import at most {MAX_ROWS} rows at once."))
+            break
+        if len(cells) > len(headers) and any(c.strip() for c in cells[len(headers):]):
+            result.problems.append(Problem(number, "", "This row has more cells than the header."))
+        row = {key: cells[n].strip() for n, key in enumerate(headers)
+               if key in COLUMNS and n < len(cells)}
+        planned = _plan_row(row, number, result.problems, publish)
         if planned is None:
             continue
         if planned.email in seen_emails:
-            result.problems.append(Problem(start, "email", f"{planned.email} is already on line "
-                                                           f"{seen_emails[planned.email]}."))
+            result.problems.append(Problem(number, "email", f"{planned.email} is already on row "
+                                                            f"{seen_emails[planned.email]}."))
             continue
-        seen_emails[planned.email] = start
+        seen_emails[planned.email] = number
         result.rows.append(planned)
     if not result.rows and not result.problems:
         result.problems.append(Problem(0, "", "The file has a header but no mentors."))
     _mark_updates(result)
     return result
+
+
+# What an imported row lacks before it can be published, said the way the import reports it.
+_UNPUBLISHABLE = {
+    "display_name": "the name is missing",
+    "headline": "the headline (current role) is missing",
+    "sector": "the sector is missing",
+    "expertise": "no area of expertise is given",
+    "knowing": "no form of knowing is given",
+    "contexts": "no mentoring context is given",
+    "kind": "the kind of mentoring (formal, informal or both) is missing",
+    "formats": "no way of meeting is given",
+}
+
+
+def unpublishable(data) -> list[str]:
+    """Why a profile could not be published as it is, in the import's words; [] if it can."""
+    reasons = []
+    for name, _ in services.missing_for_submission(data):
+        if name == "bio":
+            length = len(data.bio or "")
+            reasons.append(f"the bio needs {services.MIN_BIO} characters"
+                           + (f" (it has {length})" if length else " (it is empty)"))
+        else:
+            reasons.append(_UNPUBLISHABLE.get(name, f"{name} is missing"))
+    return reasons
 
 
 def _plan_row(row: dict, line: int, problems: list[Problem], publish: bool) -> PlannedRow | None:
@@ -198,14 +267,10 @@ def _plan_row(row: dict, line: int, problems: list[Problem], publish: bool) -> P
         except services.ProfileError as error:
             column = {"display_name": "name"}.get(error.field or "", error.field or "")
             problems.append(Problem(line, column, error.message))
-    if len(problems) == before and publish:
-        missing = services.missing_for_submission(data)
-        if missing:
-            problems.append(Problem(line, "", "Cannot be published without: " +
-                                    "; ".join(d.lower() for _, d in missing) + "."))
     if len(problems) != before:
         return None
-    return PlannedRow(line=line, email=email, name=name, data=data)
+    return PlannedRow(line=line, email=email, name=name, data=data,
+                      unpublishable=unpublishable(data) if publish else [])
 
 
 def _mark_updates(result: Plan) -> None:
@@ -237,8 +302,10 @@ def apply(result: Plan, *, publish: bool, by: User | None) -> Outcome:
         profile = services.start_profile(user)
         services.apply(profile, row.data)
         audit.record(by, "profile.imported", profile,
-                     f"{'Created' if invite else 'Updated'} from line {row.line} of an import.")
-        if publish and profile.state in {MentorProfile.DRAFT, MentorProfile.SUBMITTED}:
+                     f"{'Created' if invite else 'Updated'} from row {row.line} of an import.")
+        if publish and row.unpublishable and profile.state == MentorProfile.DRAFT:
+            outcome.drafts += 1
+        elif publish and profile.state in {MentorProfile.DRAFT, MentorProfile.SUBMITTED}:
             before = profile.state
             profile.state = MentorProfile.PUBLISHED
             profile.published_at = profile.published_at or utcnow()
@@ -246,6 +313,10 @@ def apply(result: Plan, *, publish: bool, by: User | None) -> Outcome:
             outcome.published += 1
         services.profile_changed(profile)
         if invite:
-            messages.invitation(user, profile, tokens.issue(user, tokens.INVITATION))
+            # A draft's owner is told what to complete before mentees can find them.
+            to_complete = ([] if profile.state == MentorProfile.PUBLISHED
+                           else [d for _, d in services.missing_for_submission(profile)])
+            messages.invitation(user, profile, tokens.issue(user, tokens.INVITATION),
+                                to_complete=to_complete)
     db.session.flush()
     return outcome
