@@ -69,8 +69,19 @@ def no_sideways_scroll(page) -> None:
     assert overflow["scroll"] <= overflow["width"], f"{page.url} scrolls sideways: {overflow}"
 
 
+def headings_do_not_skip(page) -> None:
+    """Headings go down one level at a time (no h1 straight to h3), as screen readers list them."""
+    levels = page.evaluate("""() => [...document.querySelectorAll('h1, h2, h3, h4, h5, h6')]
+        .map(h => [Number(h.tagName[1]), h.textContent.trim().slice(0, 40)])""")
+    previous = 0
+    for level, text in levels:
+        assert level <= previous + 1, f"{page.url}: h{previous} then h{level} ({text!r})"
+        previous = level
+
+
 def look_at(page, shots: Path, name: str, *, widths=(DESKTOP, PHONE)) -> None:
     """At each width: nothing for axe-core at any impact, no sideways scroll, a screenshot."""
+    headings_do_not_skip(page)
     for size in widths:
         page.set_viewport_size(size)
         audit(page, impacts=ALL_IMPACTS)
@@ -392,8 +403,9 @@ def test_live_search_keeps_the_title_and_address_clean_and_paging_moves_focus(
     expect(page).to_have_url(re.compile(r"accepting=0"))
     assert page.url.count("accepting=") == 1, page.url
 
-    page.get_by_role("link", name="Next page").click()
     heading = page.get_by_role("heading", name=re.compile(r"23 mentors match"))
+    expect(heading).to_contain_text("page 1 of 2")
+    page.get_by_role("link", name="Next page").click()
     expect(heading).to_contain_text("page 2 of 2")
     expect(heading).to_be_focused()
     assert heading.evaluate("e => e.getBoundingClientRect().top >= 0 && "
