@@ -407,6 +407,12 @@ def test_answer_links_refuse_tampered_mismatched_old_and_used_ones(app, browser,
                                  signer=_SignedFifteenDaysAgo).dumps(
         {"r": first, "m": mentor.id, "a": "accept"})
     refused(f"/requests/{first}/accept/{old}", "This link has expired")
+    # A genuine signature for this request id but another mentor: what a link from before a
+    # database was restored (ids reused, same key) looks like. It is not this mentor's link.
+    other_mentor = make_user("restored@example.org")
+    restored = URLSafeTimedSerializer(app.config["SECRET_KEY"], salt="register.intro-answer"
+                                      ).dumps({"r": first, "m": other_mentor.id, "a": "accept"})
+    refused(f"/requests/{first}/accept/{restored}", "This link is not valid")
     assert state_of(app, first) == "pending" and state_of(app, second) == "pending"
 
     assert browser.post(accept).status_code == 200

@@ -138,7 +138,8 @@ def test_lifecycle_transitions_and_the_refused_ones(app, make_user, mailbox):
         with pytest.raises(services.ProfileError):
             services.update_profile(profile, full_data(), by=person)
         services.reinstate(profile, by=coordinator, reason="Updated by phone.")
-        assert profile.state == "published"
+        # The suspension's reason no longer stands as the last word to the mentor.
+        assert profile.state == "published" and profile.moderation_note is None
         db.session.commit()
         actions = db.session.scalars(
             select(AuditEntry.action).where(AuditEntry.subject_id == profile.id)
@@ -208,6 +209,35 @@ def test_availability_pause_away_and_full(app, make_profile, make_user):
         db.session.flush()
         full = services.availability(profile)
         assert not full.taking_requests and full.reason.startswith("Full")
+
+
+def test_a_pause_lifts_on_the_return_date_not_a_day_later(app, browser, make_profile):
+    today = utcnow().date()
+    _, back_today = make_profile(email="today@example.org", display_name="Back Today")
+    _, back_tomorrow = make_profile(email="tomorrow@example.org", display_name="Back Tomorrow")
+    _, no_date = make_profile(email="paused@example.org", display_name="Paused Still")
+    with app.test_request_context():
+        for profile_id, days in ((back_today, 1), (back_tomorrow, 2), (no_date, None)):
+            profile = db.session.get(MentorProfile, profile_id)
+            services.pause(profile, by=profile.user,
+                           away_until=today + timedelta(days=days) if days else None)
+        db.session.commit()
+    # A day passes: the first mentor's return date is today.
+    with app.app_context():
+        for profile_id in (back_today, back_tomorrow):
+            db.session.get(MentorProfile, profile_id).away_until -= timedelta(days=1)
+        db.session.commit()
+
+    with app.test_request_context():
+        assert services.resume_returned_mentors(today=today) == 1
+        db.session.commit()
+        assert services.resume_returned_mentors(today=today) == 0  # once is enough
+
+    assert reload(app, MentorProfile, back_today).paused is False
+    assert "Taking requests now" in browser.get(f"/mentors/{back_today}").get_data(as_text=True)
+    tomorrow = browser.get(f"/mentors/{back_tomorrow}").get_data(as_text=True)
+    assert "Away until" in tomorrow and reload(app, MentorProfile, back_tomorrow).paused
+    assert reload(app, MentorProfile, no_date).paused
 
 
 # The editor ------------------------------------------------------------------------
