@@ -18,7 +18,7 @@ from urllib.parse import urlsplit
 
 import pytest
 from itsdangerous import TimestampSigner, URLSafeTimedSerializer
-from sqlalchemy import func, select, update
+from sqlalchemy import event, func, select, update
 
 from register.auth.models import User
 from register.database import utcnow
@@ -586,6 +586,57 @@ def test_reminder_and_expiry_happen_once_however_often_the_worker_runs(
     assert late.status_code == 400 and "already been expired" in late.get_data(as_text=True)
     # The expired request no longer counts: a fifth one may wait again.
     assert send_request(mentee, profiles["F"])
+
+
+@pytest.mark.parametrize("backend", ["postgresql"], indirect=True)
+def test_two_workers_at_once_send_one_reminder(app, make_user, make_mentor, send_request,
+                                               mailbox):
+    """Two hosts' workers find the same request due at the same moment; the mentor hears once.
+
+    (On SQLite the worker's write lock keeps the two apart; on PostgreSQL only the
+    conditional update does.) The first worker is held just after it has read the due
+    requests, until the second has reminded and committed.
+    """
+    _, profile_id = make_mentor(MENTOR)
+    request_id = send_request(make_user(MENTEE), profile_id)
+    age_requests(app, [request_id], days=8)
+    first_has_read, second_is_done = threading.Event(), threading.Event()
+    held = []
+
+    def hold_after_first_read(state):
+        if threading.current_thread().name != "first-worker" or held or not state.is_select:
+            return None
+        held.append(True)
+        rows = state.invoke_statement().freeze()
+        first_has_read.set()
+        second_is_done.wait(10)
+        return rows()
+
+    outcome = {}
+
+    def run(name):
+        with app.test_request_context(method="POST"):
+            outcome[name] = services.remind_and_expire()
+            db.session.commit()
+
+    with app.app_context():
+        listener_target = db.session
+        event.listen(listener_target, "do_orm_execute", hold_after_first_read)
+    try:
+        first = threading.Thread(target=run, args=("first-worker",), name="first-worker")
+        first.start()
+        assert first_has_read.wait(10)
+        run("second-worker")
+        second_is_done.set()
+        first.join(15)
+    finally:
+        event.remove(listener_target, "do_orm_execute", hold_after_first_read)
+
+    assert sorted(outcome.values()) == [(0, 0), (1, 0)]
+    mailbox.deliver()
+    reminders = [m for m in mailbox.to(MENTOR) if "reminder" in m.subject.lower()
+                 or "waiting" in m.subject.lower()]
+    assert len(reminders) == 1, [m.subject for m in mailbox.to(MENTOR)]
 
 
 @BOTH_BACKENDS
