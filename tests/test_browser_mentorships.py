@@ -122,13 +122,25 @@ def test_a_pair_agree_meet_check_in_close_and_evaluate(open_page, live_server, m
         db.session.execute(update(Meeting).values(starts_at=utcnow() - timedelta(hours=2)))
         db.session.commit()
     ada.goto(f"/mentorships/{mid}")
+    expect(ada.get_by_text("Meet: not yet")).to_be_visible()
     ada.get_by_role("link", name=re.compile("^Record this meeting")).click()
+    # With JavaScript the form opens in place of the meeting, on the same page.
+    expect(ada.get_by_role("heading", name=re.compile("^Record the meeting of"))).to_be_focused()
+    expect(ada).to_have_url(re.compile(rf"/mentorships/{mid}$"))
+    audit(ada)
+    ada.get_by_role("button", name="Record the meeting").click()  # nothing chosen yet
+    expect(ada.get_by_text("Say whether the meeting took place.").first).to_be_visible()
+    # The form came back in place with its errors (422), which Chromium logs as a failed load.
+    assert all("status of 422" in p and "/record" in p for p in ada.watch.take())
     audit(ada)
     tick(ada, "Did the meeting take place?", "Yes, we met")
     ada.get_by_label("Shared notes").fill("Scoped the project; Mia will draft a charter.")
     ada.get_by_role("button", name="Record the meeting").click()
     expect(ada.get_by_text("The meeting is recorded.")).to_be_visible()
     expect(ada.get_by_text("Scoped the project")).to_be_visible()
+    expect(ada.get_by_text("Meet: done")).to_be_visible()
+    expect(ada.get_by_text("Meetings held: 1 hours.")).to_be_visible()
+    expect(ada).to_have_url(re.compile(rf"/mentorships/{mid}$"))
     audit(ada)
 
     # A month on, the check-in arrives; the mentee answers from the email, logged out.
@@ -210,6 +222,18 @@ def test_mentorship_pages_work_without_javascript(open_page, live_server, make_u
     audit(mia)
     with live_server.app.app_context():
         assert db.session.scalar(select(Meeting.minutes)) == 60
+        db.session.execute(update(Meeting).values(starts_at=utcnow() - timedelta(hours=2)))
+        db.session.commit()
+    # Without JavaScript, recording opens its own page and comes back.
+    mia.goto(f"/mentorships/{mid}")
+    mia.get_by_role("link", name=re.compile("^Record this meeting")).click()
+    expect_heading(mia, re.compile("^Record the meeting of"))
+    audit(mia)
+    tick(mia, "Did the meeting take place?", "No, it did not happen")
+    mia.get_by_role("button", name="Record the meeting").click()
+    expect(mia.get_by_text("The meeting is recorded.")).to_be_visible()
+    expect(mia).to_have_url(re.compile(rf"/mentorships/{mid}#meetings$"))
+    audit(mia)
 
 
 def test_coordinators_set_the_confidentiality_wording_new_agreements_start_from(

@@ -1027,3 +1027,47 @@ def test_closing_puts_a_full_mentor_back_in_the_search_for_mentors_taking_reques
     with app.app_context():
         sync()  # as the worker does after the change
     assert name in browser.get(taking).get_data(as_text=True)
+
+
+def test_a_meeting_is_recorded_in_place_with_htmx_and_on_its_own_page_without(app, pair,
+                                                                             browser):
+    mentor, mentee, mid = pair()
+    meeting_id = in_app(app, lambda: services.plan_meeting(
+        mentorship(mid), by=person(mentee), draft=meeting_draft(minutes=90)).id)
+    with app.app_context():
+        db.session.execute(update(Meeting).values(starts_at=utcnow() - timedelta(hours=3)))
+        db.session.commit()
+    htmx = {"HX-Request": "true"}
+    path = f"/mentorships/{mid}/meetings/{meeting_id}/record"
+    browser.log_in(MENTOR)
+    page = browser.get(f"/mentorships/{mid}").get_data(as_text=True)
+    assert f'hx-get="{path}" hx-target="#meeting-{meeting_id}"' in page
+    assert "Meet: <strong>not yet" in page
+
+    # The form opens in place of the meeting: a fragment, not a page.
+    opened = browser.get(path, headers=htmx)
+    body = opened.get_data(as_text=True)
+    assert opened.status_code == 200 and "HX-Request" in opened.headers["Vary"]
+    assert "<html" not in body and body.lstrip().startswith(f'<li id="meeting-{meeting_id}"')
+    assert f'hx-post="{path}"' in body and "Did the meeting take place?" in body
+    # Without htmx the same address is a whole page, whose form posts normally.
+    whole = browser.get(path).get_data(as_text=True)
+    assert "<html" in whole and "hx-post" not in whole
+
+    missing = browser.post(path, {"notes": "x"}, headers=htmx)
+    assert missing.status_code == 422
+    assert "<html" not in missing.get_data(as_text=True)
+    assert "Say whether the meeting took place." in missing.get_data(as_text=True)
+
+    done = browser.post(path, {"held": "yes", "notes": "Scoped the charter."}, headers=htmx)
+    body = done.get_data(as_text=True)
+    assert done.status_code == 200 and "<html" not in body
+    assert body.lstrip().startswith(f'<li id="meeting-{meeting_id}" class="meeting meeting-held"')
+    assert "Scoped the charter." in body
+    # The message, the hours and the checklist change with it, out of band.
+    assert re.search(r'id="messages" hx-swap-oob="innerHTML">\s*<p[^>]*>The meeting is recorded',
+                     body)
+    assert re.search(r'id="mentorship-summary" hx-swap-oob="true"[\s\S]*Meetings held: 1.5 hours',
+                     body)
+    assert re.search(r'id="next-steps"[^>]*hx-swap-oob="true"[\s\S]*Meet: <strong>done', body)
+    assert reload(app, Meeting, meeting_id).status == Meeting.HELD

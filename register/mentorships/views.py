@@ -27,7 +27,7 @@ from register.mentorships.forms import (
     SettingsForm,
 )
 from register.mentorships.models import Agreement, Meeting, Mentorship, PersonalLink
-from register.web import carry_out, render
+from register.web import carry_out, is_fragment_request, render
 
 # A third person gets the same 404 as for any mentorship they may not see; the words help
 # the one case that happens honestly: a shared computer still logged in as someone else.
@@ -129,10 +129,14 @@ def _cell(text: str) -> str:
 @login_required
 def show(mentorship_id: int):
     """Both people, the request, the agreement, meetings and what to do next."""
-    found = load_mentorship(mentorship_id)
+    return render("mentorships/show.html", **_page_context(load_mentorship(mentorship_id)))
+
+
+def _page_context(found: Mentorship) -> dict:
+    """Everything the mentorship page draws, for the page and for its swapped parts."""
     party = found.party(current_user)
-    return render(
-        "mentorships/show.html", item=found, party=party,
+    return dict(
+        item=found, party=party,
         request_item=services.original_request(found),
         agreement=services.current_agreement(found),
         proposal=services.pending_proposal(found), formal=services.is_formal(found),
@@ -276,7 +280,10 @@ def cancel(mentorship_id: int, meeting_id: int):
           methods=["GET", "POST"])
 @login_required
 def record_meeting(mentorship_id: int, meeting_id: int):
-    """Record whether a meeting took place, with shared notes and action points."""
+    """Record whether a meeting took place, with shared notes and action points.
+
+    With htmx the form opens in place of the meeting on the mentorship page, and the
+    recorded meeting (with the hours and the checklist) comes back in its place."""
     found = load_mentorship(mentorship_id)
     meeting = load_meeting(found, meeting_id)
     if found.party(current_user) is None:
@@ -296,8 +303,12 @@ def record_meeting(mentorship_id: int, meeting_id: int):
         else:
             db.session.commit()
             flash("The meeting is recorded.", "success")
+            if is_fragment_request():
+                return render("mentorships/show.html", "mentorships/_meeting.html",
+                              meeting=meeting, **_page_context(found))
             return _back(found, "#meetings")
-    return render("mentorships/record_meeting.html", item=found, meeting=meeting, form=form,
+    return render("mentorships/record_meeting.html", "mentorships/_record_meeting.html",
+                  item=found, meeting=meeting, form=form,
                   when=services.local_time(meeting.starts_at), zone=str(services.local_zone()),
                   status=_status(form))
 
