@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import re
 from datetime import date, timedelta
+from datetime import time as datetime_time
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -369,3 +370,44 @@ def test_the_agreed_version_and_a_proposed_change_sit_side_by_side(open_page, li
     assert abs(left["y"] - right["y"]) < 2 and right["x"] > left["x"] + 200
     expect(mia.get_by_role("button", name="Agree this version")).to_be_visible()
     audit(mia)
+
+
+def test_a_meeting_is_moved_and_then_cancelled_and_calendars_follow(open_page, live_server,
+                                                                    make_user):
+    mid = start_mentorship(live_server, make_user)
+    day = date.today() + timedelta(days=9)
+    with live_server.app.test_request_context():
+        found = db.session.get(Mentorship, mid)
+        services.plan_meeting(found, by=found.mentee, draft=services.MeetingDraft(
+            day=day, at=datetime_time(9, 0), minutes=60, format="video"))
+        db.session.commit()
+    ada = open_page()
+    log_in(ada, MENTOR)
+    ada.goto(f"/mentorships/{mid}")
+    ada.get_by_role("link", name=re.compile("^Change the meeting of")).click()
+    expect_heading(ada, "Change the meeting")
+    audit(ada)
+    ada.get_by_label("Time").fill("16:15")
+    ada.get_by_role("button", name="Change the meeting").click()
+    expect(ada.get_by_text("The meeting has been changed")).to_be_visible()
+    audit(ada)
+    with ada.expect_download() as download:
+        ada.get_by_role("link", name=re.compile(r"^Add to calendar \(\.ics\)")).click()
+    moved = next(iter(icalendar.Calendar.from_ical(
+        Path(download.value.path()).read_bytes()).walk("VEVENT")))
+    assert int(moved["SEQUENCE"]) == 1
+    invitation = live_server.email(MENTEE, "Meeting moved")
+    assert "16:15" in invitation.text
+
+    ada.get_by_role("button", name=re.compile("^Cancel the meeting of")).click()
+    expect(ada.get_by_text("The meeting is cancelled")).to_be_visible()
+    expect(ada.get_by_role("heading", name=re.compile(": cancelled$"))).to_be_visible()
+    expect(ada.get_by_role("link", name=re.compile(r"^Add to calendar"))).to_have_count(0)
+    audit(ada)
+    cancelled = live_server.email(MENTEE, "Meeting cancelled")
+    part = next(p for p in cancelled.message.iter_attachments()
+                if p.get_content_type() == "text/calendar")
+    calendar = icalendar.Calendar.from_ical(part.get_content())
+    event = next(iter(calendar.walk("VEVENT")))
+    assert str(calendar["METHOD"]) == "CANCEL" and str(event["UID"]) == str(moved["UID"])
+    assert int(event["SEQUENCE"]) == 2
