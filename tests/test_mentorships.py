@@ -1071,3 +1071,16 @@ def test_a_meeting_is_recorded_in_place_with_htmx_and_on_its_own_page_without(ap
                      body)
     assert re.search(r'id="next-steps"[^>]*hx-swap-oob="true"[\s\S]*Meet: <strong>done', body)
     assert reload(app, Meeting, meeting_id).status == Meeting.HELD
+
+
+def test_reflection_and_evaluation_pages_wait_for_the_close(app, pair, browser):
+    mentor, mentee, mid = pair()
+    browser.log_in(MENTEE)
+    for path, words in ((f"/mentorships/{mid}/evaluation", "The evaluation opens once"),
+                        (f"/mentorships/{mid}/reflection", "Reflection comes once")):
+        response = browser.get(path)
+        assert response.status_code == 302 and f"/mentorships/{mid}#" in response.location
+        assert words in browser.get(f"/mentorships/{mid}").get_data(as_text=True)
+    assert browser.post(f"/mentorships/{mid}/evaluation", {
+        "usefulness": "4", "would_recommend": "yes", "goals_met": "4"}).status_code == 302
+    assert count(app, Evaluation) == 0

@@ -371,6 +371,10 @@ def reflection(mentorship_id: int):
     found = load_mentorship(mentorship_id)
     if found.party(current_user) is None:
         abort(404)
+    if found.is_active:
+        flash("Reflection comes once the mentorship is closed; until then, keep private notes "
+              "on the mentorship page.", "info")
+        return _back(found, "#notes")
     existing = services.reflection_of(found, current_user)
     form = ReflectionForm(obj=existing) if request.method == "GET" else ReflectionForm()
     if form.validate_on_submit():
@@ -400,6 +404,9 @@ def evaluation(mentorship_id: int):
     found = load_mentorship(mentorship_id)
     if found.party(current_user) is None:
         abort(404)
+    if found.is_active:
+        flash("The evaluation opens once the mentorship is closed.", "info")
+        return _back(found, "#after")
     if services.evaluation_of(found, current_user) is not None:
         flash("You have already sent your evaluation. Thank you.", "info")
         return _back(found, "#after")
