@@ -1084,3 +1084,27 @@ def test_reflection_and_evaluation_pages_wait_for_the_close(app, pair, browser):
     assert browser.post(f"/mentorships/{mid}/evaluation", {
         "usefulness": "4", "would_recommend": "yes", "goals_met": "4"}).status_code == 302
     assert count(app, Evaluation) == 0
+
+
+def test_words_typed_into_a_mentorship_are_shown_as_text(app, pair, browser, mailbox):
+    mentor, mentee, mid = pair()
+    hostile = '<img src=x onerror="alert(1)">'
+    agreed(app, mentor, mentee, mid, goals=[f"Goal {hostile}"],
+           confidentiality=f"Private {hostile}")
+    meeting_id = in_app(app, lambda: services.plan_meeting(
+        mentorship(mid), by=person(mentee),
+        draft=meeting_draft(place=f"Room {hostile}", agenda=f"Agenda {hostile}",
+                            agenda_goals=[f"Goal {hostile}"])).id)
+    in_app(app, lambda: services.add_private_note(mentorship(mid), by=person(mentee),
+                                                  body=f"Note {hostile}"))
+    in_app(app, lambda: services.record_meeting(
+        db.session.get(Meeting, meeting_id), by=person(mentor), held=True,
+        notes=f"Notes {hostile}", actions=f"Actions {hostile}",
+        now=utcnow() + timedelta(days=30)))
+    browser.log_in(MENTEE)
+    page = browser.get(f"/mentorships/{mid}").get_data(as_text=True)
+    assert "<img src=x" not in page
+    for word in ("Goal", "Private", "Room", "Agenda", "Note", "Notes", "Actions"):
+        assert f"{word} &lt;img src=x onerror=&#34;alert(1)&#34;&gt;" in page, word
+    invitation = mailbox.last_to(MENTOR)
+    assert "<img src=x" not in invitation.html
