@@ -186,11 +186,12 @@ def main() -> None:
             kept += done
         rolled = time.perf_counter() - began
         services.figures(period, now)  # warm-up
-        service = []
+        service, service_cpu = [], []
         for _ in range(REPEATS):
-            began = time.perf_counter()
+            began, cpu = time.perf_counter(), time.process_time()
             services.figures(period, now)
             service.append((time.perf_counter() - began) * 1000)
+            service_cpu.append((time.process_time() - cpu) * 1000)
             db.session.remove()
 
     client = app.test_client()
@@ -213,11 +214,12 @@ def main() -> None:
                                           "password": "bench-password-2026"})
         first = client.get("/admin/reports")
     assert first.status_code == 200, first.status_code
-    page = []
+    page, page_cpu = [], []
     for _ in range(REPEATS):
-        began = time.perf_counter()
+        began, cpu = time.perf_counter(), time.process_time()
         response = client.get("/admin/reports")
         page.append((time.perf_counter() - began) * 1000)
+        page_cpu.append((time.process_time() - cpu) * 1000)
         assert response.status_code == 200
 
     say(f"## Reports benchmark, {sizes['profiles']:,} profiles")
@@ -237,20 +239,26 @@ def main() -> None:
     say(f"Machine: {platform.platform()}, Python {platform.python_version()}, "
         f"{os.cpu_count()} CPUs. Run on {now:%Y-%m-%d}.")
     say()
-    say("| measured | p50 ms | p95 ms |")
-    say("| --- | ---: | ---: |")
-    say(f"| Figures service, nothing kept yet (one run) | {cold:.1f} | {cold:.1f} |")
-    say(f"| Figures service (every aggregate) | {statistics.median(service):.1f} | "
-        f"{percentile(service, 0.95):.1f} |")
-    say(f"| GET /admin/reports, whole page | {statistics.median(page):.1f} | "
-        f"{percentile(page, 0.95):.1f} |")
+    say("| measured | p50 ms | p95 ms | CPU p50 ms | CPU p95 ms |")
+    say("| --- | ---: | ---: | ---: | ---: |")
+    say(f"| Figures service, nothing kept yet (one run) | {cold:.1f} | {cold:.1f} | | |")
+    for name, wall, cpu in (("Figures service (every aggregate)", service, service_cpu),
+                            ("GET /admin/reports, whole page", page, page_cpu)):
+        say(f"| {name} | {statistics.median(wall):.1f} | {percentile(wall, 0.95):.1f} | "
+            f"{statistics.median(cpu):.1f} | {percentile(cpu, 0.95):.1f} |")
+    say()
+    say(f"- Load average while measuring: {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs. "
+        "SQLite runs inside the benchmark's process, so its CPU time is the work itself; "
+        "on a busy machine the wall-clock time also counts the waits for a CPU.")
     say()
     say(f"- The worker's roll-up kept {kept} finished days in {rolled:.1f} s; the page then "
         "reads those days from 1 row each and counts only the last 30 days from the requests. "
         "The first row above is the same figures with no day kept (a fresh register, or one "
         "whose worker never ran).")
     verdict = "within" if percentile(page, 0.95) < 300 else "**over**"
-    say(f"- Page p95 {percentile(page, 0.95):.0f} ms: {verdict} the 300 ms target.")
+    cpu_verdict = "within" if percentile(page_cpu, 0.95) < 300 else "**over**"
+    say(f"- Page p95 {percentile(page, 0.95):.0f} ms wall clock: {verdict} the 300 ms target; "
+        f"{percentile(page_cpu, 0.95):.0f} ms of CPU: {cpu_verdict} it.")
     if options.append:
         path = Path(options.append)
         existing = path.read_text() if path.exists() else ""

@@ -14,7 +14,7 @@ from sqlalchemy import and_, func, select
 from register.extensions import db
 from register.mentors.models import MentorProfile
 from register.mentorships.models import Evaluation, Meeting, Mentorship
-from register.reports.tables import Table, chart, ranked_percentiles, seconds_between
+from register.reports.tables import Table, chart, nearest_rank, whole_units
 
 MIN_ANSWERS = 3
 SUPPRESSED = "fewer than 3 answers"
@@ -76,9 +76,14 @@ def figures(period, now: datetime):
              .where(Meeting.status == Meeting.HELD,
                     Meeting.mentorship_id.in_(select(Mentorship.id).where(started_scope)))
              .group_by(Meeting.mentorship_id).subquery())
-    wait = seconds_between(Mentorship.started_at, first.c.first_at)
-    (median_wait,), with_meeting = ranked_percentiles(
-        wait, first.c.mentorship_id == Mentorship.id, (0.5,))
+    # Whole days, counted by the database; the median is picked from those counts.
+    waited = whole_units(Mentorship.started_at, first.c.first_at, 86400)
+    days = dict(db.session.execute(
+        select(waited, func.count()).select_from(Mentorship)
+        .join(first, first.c.mentorship_id == Mentorship.id).group_by(waited)).all())
+    with_meeting = sum(days.values())
+    median_days = nearest_rank(days, 0.5)
+    median_wait = None if median_days is None else median_days * 86400.0
 
     summary = {"started": started, "active": active, "stalled": stalled,
                "closed": sum(count for _, count in closed_rows), "meetings_held": meetings_held,

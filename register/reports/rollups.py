@@ -16,14 +16,14 @@ from __future__ import annotations
 import json
 from datetime import UTC, date, datetime, time, timedelta
 
-from sqlalchemy import Integer, Text, and_, cast, func, select
+from sqlalchemy import Text, and_, cast, func, select
 
 from register.database import utcnow
 from register.extensions import db
 from register.introductions.models import IntroRequest
 from register.mentors.models import MentorProfile
 from register.reports.models import RequestDay
-from register.reports.tables import dialect, seconds_between
+from register.reports.tables import dialect, whole_units
 
 FINAL_AFTER = timedelta(days=30)
 MAX_DAYS_PER_RUN = 400
@@ -36,12 +36,11 @@ def _day(column, by: str = "day"):
     return func.substr(column, 1, 10 if by == "day" else 7)  # "YYYY-MM-DD HH:MM:SS.ffffff"
 
 
-def _hours(start, end):
-    # Whole hours, rounded down; the small nudge keeps exactly 48 hours from reading 47.99.
-    hours = seconds_between(start, end) / 3600.0 + 1e-6
-    if dialect() == "postgresql":
-        return cast(func.floor(hours), Integer)
-    return cast(hours, Integer)  # SQLite's CAST truncates
+def _rounded(hours: int) -> int:
+    # To the hour within two days, to the day beyond: all the figures show, and a kept
+    # day holds a few dozen numbers per sector rather than hundreds.
+    hours = max(0, int(hours or 0))
+    return hours if hours < 48 else hours - hours % 24
 
 
 def _midnight(day: date) -> datetime:
@@ -89,8 +88,8 @@ def request_days(since: datetime, until: datetime, by: str = "day") -> dict[str,
                     IntroRequest.closed_note.is_(None),
                     IntroRequest.state.in_([IntroRequest.ACCEPTED, IntroRequest.DECLINED]))
     for when, sector, hours, n in grouped(
-            _hours(IntroRequest.created_at, IntroRequest.answered_at), where=answered):
-        add(slot(when, sector)["h"], hours, n)
+            whole_units(IntroRequest.created_at, IntroRequest.answered_at, 3600), where=answered):
+        add(slot(when, sector)["h"], _rounded(hours), n)
     return days
 
 

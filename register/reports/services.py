@@ -13,8 +13,8 @@ Definitions, in one place:
   still waiting, and those the mentee withdrew, have no outcome to count;
 - time to answer counts the mentors' own answers (accepted or declined), not
   the automatic declines when a mentor paused;
-- percentiles are "nearest rank" over answer times in whole hours: the median
-  of 4 answers is the 2nd fastest;
+- percentiles are "nearest rank" (the median of 4 answers is the 2nd fastest)
+  over answer times in whole hours within two days, whole days beyond;
 - a day's requests are counted live until the day is 30 days old, then kept
   per day (rollups.py), so a year is read from 365 small rows;
 - a sector narrows everything to mentors in that sector (for demand: requests
@@ -24,7 +24,6 @@ Definitions, in one place:
 from __future__ import annotations
 
 import json
-import math
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 
@@ -44,6 +43,7 @@ from register.reports.tables import (
     chart,
     csv_safe,
     describe_duration,
+    nearest_rank,
 )
 
 DEFAULT_MONTHS = 12
@@ -119,20 +119,6 @@ def _sectors(by_sector: dict, period: Period) -> list[dict]:
     return list(by_sector.values())
 
 
-def _from_histogram(hours: dict[int, int], share: float) -> float | None:
-    """The nearest-rank percentile, in seconds, of answer times counted in whole hours."""
-    total = sum(hours.values())
-    if not total:
-        return None
-    wanted = max(1, math.ceil(share * total))
-    seen = 0
-    for hour in sorted(hours):
-        seen += hours[hour]
-        if seen >= wanted:
-            return hour * 3600.0
-    return None
-
-
 @dataclass
 class RequestFigures:
     sent: int
@@ -181,7 +167,8 @@ def request_figures(period: Period, now: datetime, days: dict | None = None
     sent = sum(states.values())
     outcomes = accepted + declined + expired
     rate = accepted / outcomes if outcomes else None
-    median, p90 = (_from_histogram(hours, share) for share in (0.5, 0.9))
+    median, p90 = (None if hour is None else hour * 3600.0
+                   for hour in (nearest_rank(hours, share) for share in (0.5, 0.9)))
 
     long_waits = and_(state == IntroRequest.PENDING,
                       IntroRequest.created_at <= now - WAITING_TOO_LONG)

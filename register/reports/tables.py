@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import csv
 import io
+import math
 from dataclasses import dataclass
 
-from sqlalchemy import Text, and_, case, cast, func, or_, select
+from sqlalchemy import Integer, Text, case, cast, func
 
 from register.extensions import db
 
@@ -72,32 +73,28 @@ def count_if(condition):
     return func.coalesce(func.sum(case((condition, 1), else_=0)), 0)
 
 
-def percentiles(value, where, shares: tuple[float, ...]) -> list[float | None]:
-    """Nearest-rank percentiles (see ranked_percentiles), without the count."""
-    return ranked_percentiles(value, where, shares)[0]
+def whole_units(start, end, seconds: int):
+    """SQL for the whole number of `seconds`-long units from `start` to `end`, rounded
+    down (a small nudge keeps exactly 48 hours from reading 47.99)."""
+    units = seconds_between(start, end) / float(seconds) + 1e-6
+    if dialect() == "postgresql":
+        return cast(func.floor(units), Integer)
+    return cast(units, Integer)  # SQLite's CAST truncates
 
 
-def ranked_percentiles(value, where, shares: tuple[float, ...]
-                       ) -> tuple[list[float | None], int]:
-    """Nearest-rank percentiles of the SQL expression `value` over the rows `where`
-    selects: one sort in the database (a window function), and only the picked rows
-    come back.
-
-    The pick for `share` of n values is position ceil(share * n), the one integer p
-    with share * n <= p < share * n + 1; the same test picks it out here.
-    """
-    ranked = select(value.label("value"),
-                    func.row_number().over(order_by=value).label("position"),
-                    func.count().over().label("total")).where(where).subquery()
-    rows = db.session.execute(select(ranked.c.position, ranked.c.value, ranked.c.total).where(
-        or_(*[and_(ranked.c.position >= share * ranked.c.total,
-                   ranked.c.position < share * ranked.c.total + 1) for share in shares]))).all()
-    picked = []
-    for share in shares:
-        found = [v for position, v, total in rows
-                 if share * total <= position < share * total + 1]
-        picked.append(float(found[0]) if found else None)
-    return picked, (rows[0][2] if rows else 0)
+def nearest_rank(histogram: dict[int, int], share: float) -> int | None:
+    """The nearest-rank percentile of values counted in a histogram {value: count}: the
+    value at position ceil(share * n) in order (the median of 4 is the 2nd)."""
+    total = sum(histogram.values())
+    if not total:
+        return None
+    wanted = max(1, math.ceil(share * total))
+    seen = 0
+    for value in sorted(histogram):
+        seen += histogram[value]
+        if seen >= wanted:
+            return value
+    return None
 
 
 def describe_duration(seconds: float | None) -> str:
