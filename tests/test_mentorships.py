@@ -205,9 +205,18 @@ def test_formal_mentoring_prompts_for_an_agreement_until_agreed(app, pair, brows
     browser.log_in(MENTEE)
     page = browser.get(f"/mentorships/{mid}").get_data(as_text=True)
     assert "This is formal mentoring" in page
+    assert "Formal: agree how you will work" in browser.get("/me/mentorships").get_data(
+        as_text=True)
+    # A proposal alone does not end the prompt: only an agreed version does.
+    in_app(app, lambda: services.propose_agreement(mentorship(mid), by=person(mentee),
+                                                   draft=agreement_draft()))
+    assert "This is formal mentoring" in browser.get(f"/mentorships/{mid}").get_data(
+        as_text=True)
     agreed(app, mentor, mentee, mid)
     page = browser.get(f"/mentorships/{mid}").get_data(as_text=True)
     assert "This is formal mentoring" not in page
+    assert "Formal: agree how you will work" not in browser.get("/me/mentorships").get_data(
+        as_text=True)
     assert "Lead a quality improvement project" in page
 
 

@@ -132,6 +132,12 @@ def is_formal(mentorship: Mentorship) -> bool:
                 and profile.kind in ("formal", "both"))
 
 
+def agreement_awaited(mentorship: Mentorship) -> bool:
+    """A formal mentorship still active with nothing agreed: the pages keep asking for one."""
+    return (mentorship.is_active and is_formal(mentorship)
+            and current_agreement(mentorship) is None)
+
+
 def local_zone() -> ZoneInfo:
     """The zone times are shown and typed in (MENTORSHIP_TIMEZONE, Europe/London by default)."""
     return ZoneInfo(current_app.config.get("MENTORSHIP_TIMEZONE") or "Europe/London")

@@ -78,9 +78,10 @@ def mentorship_for_request(request_item):
 @login_required
 def mine():
     """One's mentorships as mentor and as mentee, active first."""
-    return render("mentorships/mine.html", mentorships=services.for_user(current_user),
-                  stalled={m.id for m in services.for_user(current_user)
-                           if services.is_stalled(m)})
+    mentorships = services.for_user(current_user)
+    return render("mentorships/mine.html", mentorships=mentorships,
+                  stalled={m.id for m in mentorships if services.is_stalled(m)},
+                  to_agree={m.id for m in mentorships if services.agreement_awaited(m)})
 
 
 @bp.get("/me/mentors")
