@@ -302,6 +302,7 @@ def test_the_coordinator_proposes_from_the_shortlist_and_both_are_told(
     accept = mailbox.link_to("board@example.org", "/accept/")
     path = urlsplit(accept).path
     browser.log_out()
+    assert "Proposed by the coordinators" in text_of(browser.get(path))
     confirmed = browser.post(path, {"message": ""})
     assert confirmed.status_code == 200
     browser.log_in("coord@example.org")
