@@ -8,7 +8,7 @@ from urllib.parse import urljoin, urlsplit
 
 from flask import Flask, Request, Response, abort, current_app, g, render_template, request, url_for
 from flask_wtf.csrf import CSRFError
-from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import DBAPIError, InvalidRequestError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from werkzeug.exceptions import HTTPException
 from werkzeug.routing import IntegerConverter
@@ -155,6 +155,11 @@ def _handle_csrf_error(error: CSRFError):
 
 
 def _handle_server_error(error):
+    original = getattr(error, "original_exception", None) or error
+    if _is_outage(original):
+        # An outage that surfaced as something else (code that caught the first
+        # failure and went on, then "the transaction was rolled back").
+        return _handle_database_outage(original)
     # Whatever the request had half-done is thrown away, never committed.
     db.session.rollback()
     if not isinstance(error, HTTPException):
@@ -296,6 +301,22 @@ def _handle_database_outage(error):
     except Exception:
         title, advice = ERROR_TEXTS[503]
         return Response(f"{title}. {advice}\n", 503, headers, mimetype="text/plain")
+
+
+def _is_outage(error) -> bool:
+    """True if `error`, or what caused it, is the database being away or too slow."""
+    seen = set()
+    while error is not None and id(error) not in seen:
+        seen.add(id(error))
+        if isinstance(error, OperationalError | PoolTimeout):
+            return True
+        if isinstance(error, DBAPIError) and error.connection_invalidated:
+            return True
+        if isinstance(error, InvalidRequestError) and (
+                "OperationalError" in str(error) or "invalid transaction" in str(error)):
+            return True
+        error = error.__cause__ or error.__context__
+    return False
 
 
 def outage_kind(error) -> str:

@@ -173,3 +173,28 @@ def test_a_frozen_table_answers_503_within_the_statement_timeout(app_config, dat
     assert waited < 5
     with app.app_context():
         db.engine.dispose()
+
+
+def test_an_outage_that_surfaces_as_a_rolled_back_transaction_is_still_a_503(app, browser):
+    """Code that caught the first failure and carried on meets "the transaction was rolled
+    back" next: the person is told the register is briefly away, not that it broke."""
+    from sqlalchemy.exc import OperationalError, PendingRollbackError
+
+    app.config["PROPAGATE_EXCEPTIONS"] = False
+
+    @app.get("/test/carried-on")
+    def carried_on():
+        try:
+            raise OperationalError("SELECT 1", {}, Exception("server closed the connection"))
+        except OperationalError:
+            pass  # the bug: going on as if nothing happened
+        raise PendingRollbackError("Can't reconnect until invalid transaction is rolled back")
+
+    @app.get("/test/a-real-bug")
+    def a_real_bug():
+        raise PendingRollbackError("This Session's transaction has been rolled back due to "
+                                   "a previous exception during flush: IntegrityError")
+
+    response = browser.get("/test/carried-on")
+    assert response.status_code == 503 and response.headers["Retry-After"]
+    assert browser.get("/test/a-real-bug").status_code == 500
