@@ -311,6 +311,9 @@ def test_the_coordinator_proposes_from_the_shortlist_and_both_are_told(
     browser.log_in("mia@example.org")
     shown = browser.get(f"/requests/{proposal.id}").get_data(as_text=True)
     assert "Proposed by the coordinators" in shown
+    with app.app_context():
+        mentorship_id = db.session.scalar(select(Mentorship.id))
+    assert "Proposed by the coordinators" in text_of(browser.get(f"/mentorships/{mentorship_id}"))
 
 
 @BOTH_BACKENDS
