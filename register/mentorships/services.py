@@ -922,26 +922,30 @@ def _send_check_in(mentorship: Mentorship, step: str, now: datetime) -> None:
 
 def remind(now: datetime | None = None) -> RemindResult:
     """Send every check-in and reminder that is due, each exactly once per mentorship."""
+    # Every run claims steps in the same order (step by step, by id), so two runs at once
+    # on PostgreSQL wait for each other's claim rows instead of deadlocking over them.
     now = now or utcnow()
     result = RemindResult()
     # 30 days after acceptance.
     for mentorship in db.session.scalars(select(Mentorship).where(
             Mentorship.status == Mentorship.ACTIVE,
-            Mentorship.started_at <= now - FIRST_CHECK_IN, ~_sent("day30"))).all():
+            Mentorship.started_at <= now - FIRST_CHECK_IN, ~_sent("day30"))
+            .order_by(Mentorship.id)).all():
         if _claim(mentorship.id, "day30", now):
             _send_check_in(mentorship, "day30", now)
             result.check_ins += 1
     # Each agreed review date, once it has come.
     for agreement in db.session.scalars(select(Agreement).join(Mentorship).where(
             Mentorship.status == Mentorship.ACTIVE, Agreement.status == Agreement.AGREED,
-            Agreement.review_on.is_not(None), Agreement.review_on <= now.date())).all():
+            Agreement.review_on.is_not(None), Agreement.review_on <= now.date())
+            .order_by(Agreement.mentorship_id, Agreement.id)).all():
         step = f"review-{agreement.review_on.isoformat()}"
         if _claim(agreement.mentorship_id, step, now):
             _send_check_in(agreement.mentorship, step, now)
             result.check_ins += 1
     # Stalled: one gentle reminder to both.
     for mentorship in db.session.scalars(select(Mentorship).where(
-            stalled_clause(now), ~_sent("stalled"))).all():
+            stalled_clause(now), ~_sent("stalled")).order_by(Mentorship.id)).all():
         if _claim(mentorship.id, "stalled", now):
             for person in (mentorship.mentor, mentorship.mentee):
                 messages.mentorship_stalled(mentorship, to=person,
@@ -952,7 +956,7 @@ def remind(now: datetime | None = None) -> RemindResult:
             Mentorship.status == Mentorship.CLOSED,
             Mentorship.closed_at <= now - EVALUATION_REMINDER_AFTER,
             Mentorship.closed_at > now - EVALUATION_REMINDER_WINDOW,
-            ~_sent("evaluation"))).all():
+            ~_sent("evaluation")).order_by(Mentorship.id)).all():
         missing = [p for p in (mentorship.mentor, mentorship.mentee)
                    if evaluation_of(mentorship, p) is None and p.is_active]
         if missing and _claim(mentorship.id, "evaluation", now):
