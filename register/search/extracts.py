@@ -19,8 +19,7 @@ import re
 from markupsafe import Markup, escape
 from whoosh import query as q
 
-from register.search.analysis import WORD
-from register.search.index import TEXT_ANALYZER
+from register.search.analysis import MIN_SIZE, STOP_WORDS, WORD, _index_form
 
 CHARACTERS = 240  # about what an extract may hold
 LONGEST = 320  # two sentences are shown only if together they stay within this
@@ -62,15 +61,18 @@ def _sentences(text: str) -> list[tuple[int, int]]:
 
 
 def _matches(text: str, start: int, end: int, terms, prefixes) -> list[tuple[int, int, str]]:
+    # The analyser's own steps for one word (see analysis.py), without building tokens:
+    # this runs for every word of every bio on a page.
     found = []
     for word in WORD.finditer(text, start, end):
         lowered = word.group(0).lower()
-        tokens = [t.text for t in TEXT_ANALYZER(lowered)]
-        hit = next((t for t in tokens if t in terms), None)
-        if hit is None and prefixes and any(lowered.startswith(p) for p in prefixes):
-            hit = lowered
-        if hit is not None:
-            found.append((word.start(), word.end(), hit))
+        if len(lowered) < MIN_SIZE or lowered in STOP_WORDS:
+            continue
+        term = _index_form(lowered)
+        if term in terms:
+            found.append((word.start(), word.end(), term))
+        elif prefixes and lowered.startswith(prefixes):
+            found.append((word.start(), word.end(), lowered))
     return found
 
 

@@ -379,7 +379,7 @@ class _Searchers(threading.local):
                 # Not Whoosh's refresh(): it closes the old reader under anyone still
                 # using it (ReaderClosed) and leaves some of its files open. A new
                 # searcher costs little: the per-segment masks and terms are kept.
-                fresh = open_generation(path).searcher()
+                fresh = _stamped(open_generation(path).searcher(), key)
                 with suppress(Exception):
                     found.searcher.close()
                 found.searcher = fresh
@@ -389,7 +389,7 @@ class _Searchers(threading.local):
         self.clear_all()
         hold = _Hold(path)
         try:
-            searcher = open_generation(path).searcher()
+            searcher = _stamped(open_generation(path).searcher(), key)
         except BaseException:
             hold.close()
             raise
@@ -404,6 +404,18 @@ class _Searchers(threading.local):
         # Other threads notice the new generation through the changed path.
         for stale in list(self.by_path):
             self.by_path.pop(stale).close()
+
+
+def _stamped(searcher, key: str):
+    # Which generation, and which commit of it, this searcher reads: cached results
+    # are kept per stamp, so a change to the index is never answered from the cache.
+    searcher.register_stamp = (key, searcher.reader().generation())
+    return searcher
+
+
+def stamp(searcher) -> tuple:
+    """What a searcher reads (generation folder and commit), for caching its answers."""
+    return searcher.register_stamp
 
 
 _searchers = _Searchers()

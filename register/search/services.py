@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import math
+import threading
 import traceback
+from collections import OrderedDict
 from dataclasses import dataclass, field, replace
 
 from flask import current_app
@@ -64,6 +66,12 @@ class SearchParams:
             sort=sort if sort in SORTS else "relevance",
             page=page,
         )
+
+    def cache_key(self) -> tuple:
+        """The search as a hashable value: the same for the same search however it was typed."""
+        return (tuple(text_query.split(self.text)),
+                tuple(sorted((g, tuple(sorted(c))) for g, c in self.filters.items() if c)),
+                self.accepting, self.in_training, self.sort, self.page)
 
     def to_args(self, **changes) -> dict:
         """Query-string arguments for this search, with `changes` applied (for links)."""
@@ -140,6 +148,16 @@ def _filter_mask(masks, params: SearchParams, *, without: str | None = None) -> 
     return mask
 
 
+# Pages of results this process has answered lately, keyed by what the searcher reads and
+# the normalised search. Active search repeats itself (each word is sent again as people
+# type on, and back and forward repeat whole searches); any change to the index moves
+# the searcher to a new stamp, so a stale page is never served. Results are not changed
+# after they are made, so threads can share them.
+CACHE_SIZE = 512
+_cache: OrderedDict = OrderedDict()
+_cache_lock = threading.Lock()
+
+
 def search(params: SearchParams) -> Results:
     """Run a search: a page of ranked hits, facet counts, and help when nothing matches.
 
@@ -149,7 +167,18 @@ def search(params: SearchParams) -> Results:
     """
     try:
         searcher = index.searcher()
-        return _ranked(searcher, params)
+        key = (index.stamp(searcher), params.cache_key())
+        with _cache_lock:
+            cached = _cache.get(key)
+            if cached is not None:
+                _cache.move_to_end(key)
+                return cached
+        results = _ranked(searcher, params)
+        with _cache_lock:
+            _cache[key] = results
+            while len(_cache) > CACHE_SIZE:
+                _cache.popitem(last=False)
+        return results
     except index.IndexUnavailable as error:
         current_app.logger.warning("Search answered from the database: %s", str(error))
     except Exception as error:
@@ -173,8 +202,8 @@ def _degraded(params: SearchParams) -> Results:
                    in_training_count=None, degraded=True)
 
 
-def _ranked(searcher, params: SearchParams) -> Results:
-    found = masks.for_searcher(searcher)
+def _lookups(searcher):
+    """The index-aware helpers text_query.build takes: known terms, spellings, completions."""
     reader = searcher.reader()
     path = index.live_path()
 
@@ -187,14 +216,34 @@ def _ranked(searcher, params: SearchParams) -> Results:
     def complete(prefix: str) -> list[str]:
         return spelling.completions(path, prefix) if path else []
 
-    built = text_query.build(params.text, known=known, similar=similar, complete=complete)
+    return {"known": known, "similar": similar, "complete": complete}
+
+
+def whoosh_part(searcher, params: SearchParams):
+    """What the search hands Whoosh for a page's ranking, as keyword arguments of
+    searcher.search(); None when nothing is typed (no ranking is asked of Whoosh then).
+    For the benchmark's "Whoosh alone" reference: the same query, filter and order."""
+    found = masks.for_searcher(searcher)
+    built = text_query.build(params.text, **_lookups(searcher))
+    if built.query is None:
+        return None
+    selected = _matching(searcher, found, built.query) & _filter_mask(found, params)
+    newest = params.sort == "newest"
+    return {"q": built.query, "limit": params.page * PAGE_SIZE,
+            "filter": masks.to_bitset(selected, found.size),
+            "sortedby": "published" if newest else None, "reverse": newest}
+
+
+def _ranked(searcher, params: SearchParams) -> Results:
+    found = masks.for_searcher(searcher)
+    lookups = _lookups(searcher)
+    built = text_query.build(params.text, **lookups)
     query = built.query
     text_mask = _matching(searcher, found, query)
     wanted = _filter_mask(found, params)
     matched_any = False
     if not text_mask & wanted and query is not None and len(text_query.split(params.text)) > 1:
-        loose = text_query.build(params.text, match_all=False, known=known, similar=similar,
-                                 complete=complete)
+        loose = text_query.build(params.text, match_all=False, **lookups)
         loose_mask = _matching(searcher, found, loose.query)
         if loose_mask & wanted:
             built, query, text_mask, matched_any = loose, loose.query, loose_mask, True
