@@ -119,8 +119,10 @@ def record_csv():
 
 def _cell(text: str) -> str:
     # A name starting with = + - @ (or a tab or carriage return, which some spreadsheets
-    # skip before reading the formula) would run as a formula when the file is opened.
-    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
+    # skip before reading the formula) would run as a formula when the file is opened;
+    # spreadsheets that trim spaces on import read " =..." as a formula too.
+    starts = text.lstrip(" \t\r\n")[:1]
+    return "'" + text if starts in ("=", "+", "-", "@") or text[:1] in ("\t", "\r") else text
 
 
 # The mentorship page ----------------------------------------------------------------

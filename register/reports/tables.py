@@ -118,7 +118,9 @@ def csv_safe(value) -> str | int | float:
     if isinstance(value, (int, float)) and not isinstance(value, bool):
         return value
     text = "" if value is None else str(value)
-    return "'" + text if text.startswith(_FORMULA_STARTS) else text
+    # Spreadsheets that trim spaces on import read " =..." as a formula too.
+    risky = text.startswith(_FORMULA_STARTS) or text.lstrip(" \n").startswith(_FORMULA_STARTS)
+    return "'" + text if risky else text
 
 
 def as_csv(table: Table) -> str:

