@@ -14,6 +14,7 @@ import os
 import re
 from datetime import timedelta
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 
@@ -24,7 +25,7 @@ from register.introductions import services as introductions
 from register.mentors import services as mentors
 from register.mentors.models import MentorProfile
 from register.search.sync import rebuild
-from tests.browser_support import ALL_IMPACTS, audit
+from tests.browser_support import ALL_IMPACTS, audit, link_in
 from tests.conftest import TEST_PASSWORD
 
 try:
@@ -560,6 +561,20 @@ def test_every_main_page_for_a_mentor_and_a_mentee(open_page, live_server, make_
         ("mentoring-record", "/me/mentoring-record", ""),
         ("account", "/account", "Your account"),
     ])
+
+    # The page the mentor's email links to, to decline without logging in. The requests were
+    # written through the services, so their mail waits for the worker: send it as it would.
+    from register.mail.outbox import drain
+
+    with live_server.app.app_context():
+        drain()
+    received = live_server.email("ada@example.org", "Mentoring request from Mia Mentee")
+    answer = open_page()
+    # Drained outside a request, the link names no host: follow its path on the live server.
+    answer.goto(urlsplit(link_in(received, f"/requests/{pending}/decline/")).path)
+    look_at_each(answer, shots, [("answer-by-email", answer.url, "Decline Mia Mentee's request?")])
+    decline = answer.get_by_role("button", name="Decline the request")
+    assert background(decline) == "rgb(176, 0, 32)", "declining is shown as destructive"
 
     # A mentorship's status is a coloured tag, like a request's.
     mentor.goto("/me/mentorships")
