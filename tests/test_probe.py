@@ -16,10 +16,11 @@ import csv
 import io
 import re
 from datetime import timedelta
+from urllib.parse import urljoin, urlsplit
 
 import pytest
 from flask import url_for
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 
 from register.auth.models import User
 from register.database import utcnow
@@ -27,6 +28,7 @@ from register.extensions import db
 from register.matching import services as matching
 from register.mentors.models import MentorProfile
 from register.mentorships import services
+from register.mentorships.models import Evaluation, PersonalLink
 from tests.conftest import Browser
 from tests.test_introductions import draft, make_mentor, send_request  # noqa: F401
 from tests.test_mentorships import (  # noqa: F401
@@ -314,3 +316,150 @@ def _this_year():
     now = utcnow()
     period, _ = reports.period_from({}, now.date())
     return period, now
+
+
+# Signed links: replayed, swapped, tampered, expired -----------------------------------------
+
+
+EVALUATION_FORM = {"usefulness": "5", "would_recommend": "yes", "goals_met": "4",
+                   "what_changed": "The mentee's own words about what changed"}
+
+
+def test_evaluation_links_are_personal_single_use_and_untamperable(app, world, mailbox):
+    links = world["evaluation_links"]
+    mentee_link = links["mentee"]
+    anonymous = Browser(app.test_client())
+    # Tampered: one character changed, the signature cut off, another purpose's salt.
+    token = mentee_link.rsplit("/", 1)[1]
+    flipped = token[:-1] + ("A" if token[-1] != "A" else "B")
+    for bad in (flipped, token.split(".")[0], token + "x", "%00" + token, "x" * 5000):
+        got = anonymous.get(f"/mentorships/evaluation/{bad}")
+        assert got.status_code in (400, 404), (bad[:20], got.status_code)
+        assert anonymous.post(f"/mentorships/evaluation/{bad}",
+                              EVALUATION_FORM).status_code in (400, 404)
+    # A check-in answer from an evaluation token: different salts, nothing recorded.
+    assert anonymous.post(f"/mentorships/check-in/met/{token}").status_code == 400
+    # Swapped: the mentor, logged in, cannot use the mentee's link.
+    other_mentor = as_person(app, world["other_mentor"].email)
+    assert other_mentor.get(mentee_link).status_code == 404
+    assert other_mentor.post(mentee_link, EVALUATION_FORM).status_code == 404
+    with app.app_context():
+        assert db.session.scalar(select(func.count()).select_from(Evaluation)) == 0
+    # Used once, then refused.
+    assert anonymous.post(mentee_link, EVALUATION_FORM).status_code == 200
+    replay = anonymous.post(mentee_link, EVALUATION_FORM)
+    assert replay.status_code == 400 and "already been used" in replay.get_data(as_text=True)
+    with app.app_context():
+        assert db.session.scalar(select(func.count()).select_from(Evaluation)) == 1
+    # Expired: the mentor's link, a day past its lifetime.
+    with app.app_context():
+        db.session.execute(update(PersonalLink).values(expires_at=utcnow() - timedelta(days=1)))
+        db.session.commit()
+    expired = anonymous.get(links["mentor"])
+    assert expired.status_code == 400 and "expired" in expired.get_data(as_text=True)
+
+
+def test_nobody_sees_the_other_persons_evaluation(app, world):
+    closed = world["closed_id"]
+    Browser(app.test_client()).post(world["evaluation_links"]["mentee"], EVALUATION_FORM)
+    secret = EVALUATION_FORM["what_changed"]
+    for email, paths in (
+            (world["other_mentor"].email, [f"/mentorships/{closed}", "/me/mentoring-record",
+                                           "/me/mentoring-record.csv",
+                                           f"/mentorships/{closed}/evaluation"]),
+            ("admin@example.org", [f"/mentorships/{closed}", "/admin/reports",
+                                   "/admin/reports/evaluation.csv", "/admin/"])):
+        visitor = as_person(app, email)
+        for path in paths:
+            page = visitor.get(path, follow_redirects=True)
+            assert page.status_code in (200, 404), (email, path)
+            text = page.get_data(as_text=True)
+            assert secret not in text, (email, path)
+    with app.app_context():  # one answer is no figure: no average can be read off it
+        figures = services.evaluation_aggregates()
+        assert figures.answers == 1 and figures.usefulness is None
+
+
+def test_tokens_with_nul_bytes_or_junk_are_plain_refusals(app, world):
+    anonymous = Browser(app.test_client())
+    for path in ("/mentorships/check-in/met/%00", "/mentorships/evaluation/%00abc",
+                 "/requests/1/accept/%00", "/auth/verify/%00", "/auth/reset-password/%00",
+                 "/account/email/confirm/%00", "/auth/welcome/%00",
+                 "/mentorships/check-in/met/" + "a" * 10000):
+        got = anonymous.get(path)
+        assert got.status_code in (400, 404, 410, 422), (path[:40], got.status_code)
+
+
+# Contact details before acceptance ----------------------------------------------------------
+
+
+def test_no_contact_details_before_acceptance(
+        app, make_user, make_mentor, browser, mailbox):  # noqa: F811
+    mentor_email, mentee_email = "hidden.mentor@example.org", "hidden.mentee@example.org"
+    _, profile_id = make_mentor(mentor_email, name="Hilda Hidden", display_name="Hilda Hidden",
+                                capacity=3)
+    waiting = make_user(mentee_email, name="Wendy Waiting")
+    make_user("admin@example.org", admin=True)
+
+    def wait_and_propose():
+        wants = matching.save_objectives(person(waiting), matching.ObjectivesDraft(
+            objectives=["Lead a team"], knowing=["how"], facilitated=True))
+        return wants
+
+    in_app(app, wait_and_propose)
+    admin = as_person(app, "admin@example.org")
+    for path in ("/admin/matching", f"/admin/matching/{waiting.id}?q=Hilda",
+                 "/admin/matching/pairings"):
+        page = admin.get(path).get_data(as_text=True)
+        assert "Hilda Hidden" in page, path  # the mentor is on the shortlist...
+        assert mentor_email not in page, path  # ...but not how to reach her
+    mentee = as_person(app, mentee_email)
+    for path in ("/mentors/suggested", "/me/mentors", f"/mentors/{profile_id}"):
+        assert mentor_email not in mentee.get(path).get_data(as_text=True), path
+    form_token = admin.csrf_token("/admin/matching")
+    assert admin.post(f"/admin/matching/{waiting.id}/propose",
+                      {"profile_id": str(profile_id), "note": "A good fit",
+                       "csrf_token": form_token}).status_code == 302
+    mailbox.deliver()
+    for message in mailbox.to(mentee_email):
+        assert mentor_email not in message.text + message.html, message.subject
+    for message in mailbox.to(mentor_email):
+        assert mentee_email not in message.text + message.html, message.subject
+    mentor = as_person(app, mentor_email)
+    request_page = mentor.get("/me/requests").get_data(as_text=True)
+    assert "Wendy Waiting" in request_page and mentee_email not in request_page
+    assert mentor_email not in mentee.get("/me/requests").get_data(as_text=True)
+
+
+# Redirects, hosts and health --------------------------------------------------------------
+
+
+@pytest.mark.parametrize("target", [
+    "//evil.example/", "https://evil.example/", "/\\evil.example", "\\\\evil.example",
+    "/%09/evil.example", "http:evil.example", " //evil.example", "/\t/evil.example",
+    "javascript:alert(1)", "///evil.example", "/..//evil.example",
+])
+def test_login_never_sends_anyone_to_another_site(app, make_user, browser, target):
+    make_user("someone@example.org")
+    got = browser.post(f"/auth/login?next={target}",
+                       {"email": "someone@example.org", "password": "x" * 0 + _password(),
+                        "next": target})
+    assert got.status_code == 302
+    # Where a browser would go: it drops tabs and newlines and reads \ as /.
+    location = re.sub(r"[\t\n\r]", "", got.headers["Location"]).replace("\\", "/")
+    landing = urlsplit(urljoin("http://localhost/auth/login", location))
+    assert landing.scheme == "http" and landing.netloc == "localhost", location
+
+
+def _password():
+    from tests.conftest import TEST_PASSWORD
+    return TEST_PASSWORD
+
+
+def test_readyz_and_healthz_say_nothing_personal(app, world, client):
+    for path in ("/readyz", "/healthz"):
+        got = client.get(path)
+        text = got.get_data(as_text=True)
+        assert got.status_code in (200, 503)
+        assert "@" not in text and "Mentor" not in text and "Mia" not in text, text
+        assert "Set-Cookie" not in got.headers, path
