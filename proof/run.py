@@ -728,6 +728,7 @@ def run(args) -> dict:
         ledger.phase = "checks"
 
         results = check_invariants(pg, procs, sink, ledger)
+        results["tracebacks"] = unhandled_errors(folder)
         results.update(setup=setup, faults=faults, load_seconds=load_seconds,
                        total_seconds=time.monotonic() - started, ports=ports)
         return results
@@ -737,6 +738,12 @@ def run(args) -> dict:
         sink.stop()
         redis.stop()
         pg.stop("immediate")
+        # The hosts' and workers' logs outlive the run, for whoever reads the report.
+        logs = Path(tempfile.gettempdir()) / "register-proof-logs"
+        shutil.rmtree(logs, ignore_errors=True)
+        logs.mkdir()
+        for found in folder.glob("*.log"):
+            shutil.copy(found, logs / found.name)
         if not args.keep:
             shutil.rmtree(folder, ignore_errors=True)
         else:
@@ -800,6 +807,22 @@ def check_invariants(pg: Postgres, procs: Processes, sink: Sink, ledger: Ledger)
                            "check": (c.stdout + c.stderr).strip().splitlines()[-1:]}
                     for host, c in zip(("a", "b"), checks, strict=True)},
     }
+
+
+def unhandled_errors(folder: Path) -> list[list[str]]:
+    """The last lines of each traceback Flask logged for a request it answered with 500."""
+    found = []
+    for log_file in sorted(folder.glob("web-*.log")):
+        lines = log_file.read_text(errors="replace").splitlines()
+        for number, line in enumerate(lines):
+            if "Exception on /" in line:
+                block = [line]
+                for following in lines[number + 1:number + 200]:
+                    if following.startswith("[20"):
+                        break
+                    block.append(following)
+                found.append([block[0], *block[-12:]])
+    return found
 
 
 # The report -----------------------------------------------------------------------------
@@ -898,6 +921,8 @@ def report(results: dict) -> tuple[str, bool]:
                   "| phase | request | status |", "| --- | --- | --- |"]
         for phase, method, path, status in ledger.server_errors[:30]:
             lines.append(f"| {phase} | {method} `{path}` | {status or 'no answer'} |")
+        for cause in results.get("tracebacks", [])[:3]:
+            lines += ["", "```", *cause, "```"]
     lines += ["", "## Faults", "", "| fault | survived | what happened |", "| --- | --- | --- |"]
     for fault in results["faults"]:
         lines.append(f"| {fault['fault']} | {'yes' if fault['ok'] else 'NO'} | "

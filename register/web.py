@@ -8,7 +8,7 @@ from urllib.parse import urljoin, urlsplit
 
 from flask import Flask, Request, Response, abort, current_app, g, render_template, request, url_for
 from flask_wtf.csrf import CSRFError
-from sqlalchemy.exc import DBAPIError, InvalidRequestError, OperationalError
+from sqlalchemy.exc import DBAPIError, InterfaceError, InvalidRequestError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from werkzeug.exceptions import HTTPException
 from werkzeug.routing import IntegerConverter
@@ -283,8 +283,7 @@ _outages_logged: dict[str, tuple[float, int]] = {}
 
 
 def _handle_database_outage(error):
-    if isinstance(error, DBAPIError) and not isinstance(error, OperationalError) \
-            and not error.connection_invalidated:
+    if not _is_outage(error):
         return _handle_server_error(error)  # a bug (say, a broken constraint), not an outage
     try:
         db.session.rollback()
@@ -310,8 +309,13 @@ def _is_outage(error) -> bool:
         seen.add(id(error))
         if isinstance(error, OperationalError | PoolTimeout):
             return True
-        if isinstance(error, DBAPIError) and error.connection_invalidated:
+        if isinstance(error, DBAPIError) and (error.connection_invalidated
+                                              or isinstance(error, InterfaceError)):
             return True
+        if type(error).__module__.startswith(("psycopg", "sqlite3")) and any(
+                kind.__name__ in ("OperationalError", "InterfaceError")
+                for kind in type(error).__mro__):
+            return True  # the driver's own error, unwrapped
         if isinstance(error, InvalidRequestError) and (
                 "OperationalError" in str(error) or "invalid transaction" in str(error)):
             return True
