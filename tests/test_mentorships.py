@@ -926,6 +926,12 @@ def test_the_agreed_version_and_a_pending_change_show_side_by_side(app, pair, br
     assert "Chair the board" not in agreed_part
     assert "Chair the board" in proposed_part and "Every two weeks" in proposed_part
     assert "Agree this version" in proposed_part
+    # After the close both stay on the record, the proposal no longer "waiting".
+    in_app(app, lambda: services.close(mentorship(mid), by=person(mentee), reason="end_date"))
+    page = browser.get(f"/mentorships/{mid}").get_data(as_text=True)
+    assert "waiting to be agreed" not in page and "Agree this version" not in page
+    assert "Proposed change, not agreed before the close" in page
+    assert "Chair the huddle" in page and "Chair the board" in page
 
 
 def test_hours_count_only_meetings_that_took_place(app, pair):
