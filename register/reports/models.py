@@ -16,7 +16,7 @@ class RequestDay(db.Model):
     """The requests sent on one day, counted by sector: outcomes, decline reasons, what was
     asked for, and how many hours the mentors took to answer.
 
-    Written by register.reports.rollups once the day is 30 days old (every request
+    Written by register.reports.rollups once the day is 16 days old (every request
     sent that day has had its answer or expired by then); never changed after.
     """
 

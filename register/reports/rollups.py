@@ -2,7 +2,7 @@
 
 `request_days(since, until)` counts a range of days with three grouped
 queries (outcomes and reasons; what was asked for; hours to answer). The
-figures page adds up those days. A day 30 days old can no longer change
+figures page adds up those days. A day 16 days old can no longer change
 (every request sent that day has been answered, withdrawn or has expired),
 so `roll_up()` (run by the worker) keeps its counts in RequestDay and the
 page reads them instead of the requests: a year is 365 small rows.
@@ -25,7 +25,9 @@ from register.mentors.models import MentorProfile
 from register.reports.models import RequestDay
 from register.reports.tables import dialect, whole_units
 
-FINAL_AFTER = timedelta(days=30)
+# Requests expire 14 days after they are sent (the worker expires them before it rolls
+# days up), so a day 16 days old has nothing left to change.
+FINAL_AFTER = timedelta(days=16)
 MAX_DAYS_PER_RUN = 400
 
 
@@ -93,19 +95,56 @@ def request_days(since: datetime, until: datetime, by: str = "day") -> dict[str,
     return days
 
 
+def _merge(into: dict, by_sector: dict) -> None:
+    """Add one day's (or month's) counts by sector into `into`."""
+    for sector, counts in by_sector.items():
+        target = into.setdefault(sector, {"s": {}, "r": {}, "k": {}, "c": {}, "h": {}})
+        for part, values in counts.items():
+            slot = target.setdefault(part, {})
+            for key, n in values.items():
+                slot[key] = slot.get(key, 0) + n
+
+
+# Kept days never change, so their sums by month are remembered per process: a view of
+# the figures then reads one summary row of the kept days, not every day's counts. The
+# key names the database and exactly which days were kept, so a new kept day is a miss.
+_KEPT_SUMS: dict[tuple, dict[str, dict]] = {}
+_KEPT_SUMS_SIZE = 64
+
+
+def _kept_by_month(start: date, end: date) -> tuple[dict[str, dict], date | None, date | None]:
+    """The kept days from `start` to `end` summed by month, and the first and last kept."""
+    first, last, count, computed = db.session.execute(
+        select(func.min(RequestDay.day), func.max(RequestDay.day), func.count(),
+               func.max(RequestDay.computed_at))
+        .where(RequestDay.day >= start, RequestDay.day <= end)).one()
+    if not count:
+        return {}, None, None
+    key = (str(db.engine.url), id(db.engine), start, end, first, last, count, computed)
+    if key not in _KEPT_SUMS:
+        months: dict[str, dict] = {}
+        for day, figures in db.session.execute(
+                select(RequestDay.day, RequestDay.figures)
+                .where(RequestDay.day >= start, RequestDay.day <= end)):
+            _merge(months.setdefault(day.isoformat()[:7], {}), figures)
+        if len(_KEPT_SUMS) >= _KEPT_SUMS_SIZE:
+            _KEPT_SUMS.clear()
+        _KEPT_SUMS[key] = months
+    return _KEPT_SUMS[key], first, last
+
+
 def days_by_date(start: date, end: date) -> dict[str, dict]:
-    """The counts of every day from `start` to `end` (inclusive): kept days read from
-    RequestDay, keyed by their ISO date; the rest counted now, keyed by their month
-    ("YYYY-MM#n": the month is all the figures need of them)."""
-    kept = dict(db.session.execute(
-        select(RequestDay.day, RequestDay.figures)
-        .where(RequestDay.day >= start, RequestDay.day <= end)).all())
+    """The counts of every day from `start` to `end` (inclusive), summed by month:
+    {"YYYY-MM..." : {sector: counts}}. Kept days come from RequestDay (keyed
+    "YYYY-MM@kept"), the others are counted now ("YYYY-MM#n"); the month, the first
+    seven characters, is all the figures need."""
+    kept, first_kept, last_kept = _kept_by_month(start, end)
+    found = {f"{month}@kept": figures for month, figures in kept.items()}
     # Kept days are contiguous (roll_up keeps every day in order, empty ones too): the
     # days before and after them are counted now.
-    found = {d.isoformat(): figures for d, figures in kept.items()}
     live = [(start, end)]
-    if kept:
-        live = [(start, min(kept) - timedelta(days=1)), (max(kept) + timedelta(days=1), end)]
+    if first_kept is not None:
+        live = [(start, first_kept - timedelta(days=1)), (last_kept + timedelta(days=1), end)]
     for number, (first, last) in enumerate(live):
         if first <= last:
             counted = request_days(_midnight(first), _midnight(last + timedelta(days=1)),
@@ -116,7 +155,7 @@ def days_by_date(start: date, end: date) -> dict[str, dict]:
 
 
 def roll_up(now: datetime | None = None) -> int:
-    """Keep the counts of every day that is 30 days old and not kept yet; return how many."""
+    """Keep the counts of every day that is 16 days old and not kept yet; return how many."""
     now = now or utcnow()
     done_before = (now - FINAL_AFTER).date()
     last = db.session.scalar(select(func.max(RequestDay.day)))

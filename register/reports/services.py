@@ -15,7 +15,7 @@ Definitions, in one place:
   the automatic declines when a mentor paused;
 - percentiles are "nearest rank" (the median of 4 answers is the 2nd fastest)
   over answer times in whole hours within two days, whole days beyond;
-- a day's requests are counted live until the day is 30 days old, then kept
+- a day's requests are counted live until the day is 16 days old, then kept
   per day (rollups.py), so a year is read from 365 small rows;
 - a sector narrows everything to mentors in that sector (for demand: requests
   to them, mentees who named it, searches filtered by it).
