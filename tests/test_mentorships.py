@@ -1123,3 +1123,64 @@ def test_words_typed_into_a_mentorship_are_shown_as_text(app, pair, browser, mai
         assert f"{word} &lt;img src=x onerror=&#34;alert(1)&#34;&gt;" in page, word
     invitation = mailbox.last_to(MENTOR)
     assert "<img src=x" not in invitation.html
+
+
+@BOTH_BACKENDS
+def test_every_kind_of_reminder_goes_once_when_the_worker_and_the_command_race(app, pair,
+                                                                             backend):
+    from register.worker import remind_mentorships
+
+    silent = []
+    for _ in range(2):
+        _, _, mid = pair()
+        age_mentorship(app, mid, days=61)  # a 30-day check-in and a stalled reminder
+        silent.append(mid)
+    reviewer, reviewed_mentee, reviewed = pair()
+    agreed(app, reviewer, reviewed_mentee, reviewed,
+           review_on=date.today() + timedelta(days=1))
+    with app.app_context():  # the review date has come (20 days in, no 30-day check-in yet)
+        db.session.execute(update(Agreement).values(review_on=date.today()))
+        db.session.execute(update(Mentorship).where(Mentorship.id == reviewed).values(
+            started_at=utcnow() - timedelta(days=20)))
+        db.session.commit()
+    ended = []
+    for _ in range(2):
+        _, ended_mentee, mid = pair()
+        in_app(app, lambda m=mid, p=ended_mentee: services.close(mentorship(m), by=person(p),
+                                                                 reason="goals_met"))
+        with app.app_context():
+            db.session.execute(update(Mentorship).where(Mentorship.id == mid).values(
+                closed_at=utcnow() - timedelta(days=15)))
+            db.session.commit()
+        ended.append(mid)
+
+    barrier = threading.Barrier(4)
+    errors = []
+
+    def as_worker():
+        with app.app_context():
+            remind_mentorships()
+
+    def run(job):
+        try:
+            barrier.wait(timeout=10)
+            job()
+        except Exception as error:  # pragma: no cover - reported below
+            errors.append(error)
+
+    threads = [threading.Thread(target=run, args=(job,))
+               for job in (as_worker, lambda: remind(app), as_worker, lambda: remind(app))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert not errors, errors
+    assert count(app, Reminder, Reminder.step == "day30") == 2
+    assert count(app, Reminder, Reminder.step == "stalled") == 2
+    assert count(app, Reminder, Reminder.step.like("review-%")) == 1
+    assert count(app, Reminder, Reminder.step == "evaluation") == 2
+    # Two people each: check-ins for the two silent pairs and the review, and so on.
+    assert count(app, OutboxMessage, OutboxMessage.kind == "mentorship-check-in") == 6
+    assert count(app, OutboxMessage, OutboxMessage.kind == "mentorship-stalled") == 4
+    assert count(app, OutboxMessage,
+                 OutboxMessage.kind == "mentorship-evaluation-reminder") == 4
