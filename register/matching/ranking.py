@@ -141,6 +141,8 @@ def text_hits(phrases: list[str]) -> dict[str, dict[int, tuple[int, bool]]]:
         except Exception:  # a suggestion is a help; never fail the page over one phrase
             current_app.logger.exception("Could not search for an objective")
             continue
+        if getattr(results, "degraded", False):
+            continue  # a plain listing while the index is repaired ranks nothing
         found[phrase] = {hit.id: (rank, not results.matched_any)
                          for rank, hit in enumerate(results.hits[:SEARCH_DEPTH])}
     return found
