@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import os
 import re
+import socket
 import subprocess
 import sys
 import threading
@@ -486,6 +487,67 @@ def test_a_refused_recipient_fails_at_once_without_holding_up_the_others(
     assert send_due(relay).sent == 1
     assert handler.received[-1].rcpt_tos == ["busy@example.org"]
     assert [row.status for row in outbox(app)] == ["sent", "failed", "sent", "sent"]
+
+
+class _BusyAtData(_Handler):
+    """Answers the first DATA with a temporary failure (451), then accepts."""
+
+    def __init__(self):
+        super().__init__()
+        self.busy = 1
+
+    async def handle_DATA(self, server, session, envelope):
+        if self.busy:
+            self.busy -= 1
+            return "451 4.3.0 temporary local problem, try later"
+        return await super().handle_DATA(server, session, envelope)
+
+
+def test_a_temporary_refusal_of_the_message_is_tried_again(app, make_app, start_smtp):
+    handler = _BusyAtData()
+    relay = make_app(MAIL_PORT=start_smtp(handler))
+    queue_password_changed(app, [person(1)])
+
+    assert (send_due(relay).retried, send_due(relay).handled) == (1, 0)  # not due yet
+    [row] = outbox(app)
+    assert row.status == OutboxMessage.PENDING and "451" in row.last_error
+
+    change_outbox(app, next_attempt_at=utcnow())
+    assert send_due(relay).sent == 1
+    assert [email.rcpt_tos for email in handler.received] == [["person1@example.org"]]
+    assert outbox(app)[0].status == OutboxMessage.SENT
+
+
+def test_a_relay_that_refuses_at_its_greeting_stops_the_drain(app, make_app):
+    """A relay that says "421 busy" as we connect is refusing everything: one attempt is
+    counted, and the rest of the queue waits untouched for the next drain."""
+    refusing = socket.create_server(("127.0.0.1", 0))
+    port = refusing.getsockname()[1]
+    stop = threading.Event()
+
+    def greet_and_hang_up():
+        refusing.settimeout(0.2)
+        while not stop.is_set():
+            try:
+                connection, _ = refusing.accept()
+            except TimeoutError:
+                continue
+            with connection:
+                connection.sendall(b"421 4.3.2 too busy, try later\r\n")
+
+    server = threading.Thread(target=greet_and_hang_up, daemon=True)
+    server.start()
+    try:
+        queue_password_changed(app, [person(n) for n in range(1, 4)])
+        result = send_due(make_app(MAIL_PORT=port))
+    finally:
+        stop.set()
+        server.join(5)
+        refusing.close()
+
+    assert (result.sent, result.retried, result.failed) == (0, 1, 0)
+    assert [row.attempts for row in outbox(app)] == [1, 0, 0]
+    assert "421" in outbox(app)[0].last_error
 
 
 class _Slow(_Handler):
