@@ -3,7 +3,7 @@
 from flask_htmx import HTMX
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
-from flask_login import LoginManager
+from flask_login import LoginManager, current_user
 from flask_mail import Mail
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
@@ -32,3 +32,11 @@ csrf = CSRFProtect()
 mail = Mail()
 htmx = HTMX()
 limiter = Limiter(key_func=get_remote_address, default_limits=[])
+
+
+def per_account() -> str:
+    """The limiter's key for limits that follow a person wherever they write from (forms
+    that email someone else): their account when logged in, else their address."""
+    if current_user.is_authenticated:
+        return f"account:{current_user.id}"
+    return f"address:{get_remote_address()}"

@@ -22,9 +22,10 @@ import pytest
 from flask import url_for
 from sqlalchemy import func, select, update
 
+from register import create_app
 from register.auth.models import User
 from register.database import utcnow
-from register.extensions import db
+from register.extensions import db, limiter
 from register.matching import services as matching
 from register.mentors.models import MentorProfile
 from register.mentorships import services
@@ -463,3 +464,54 @@ def test_readyz_and_healthz_say_nothing_personal(app, world, client):
         assert got.status_code in (200, 503)
         assert "@" not in text and "Mentor" not in text and "Mia" not in text, text
         assert "Set-Cookie" not in got.headers, path
+
+
+# Nobody uses the register to spam ------------------------------------------------------------
+
+# Every form a person can send again and again that emails someone else.
+SENDS_EMAIL = {"mentorships.agreement", "mentorships.plan", "mentorships.move",
+               "mentorships.cancel", "matching.propose", "matching.send_pairings"}
+
+
+def test_every_form_that_emails_someone_else_is_limited():
+    from tests.test_rate_limits import LIMITED
+    assert SENDS_EMAIL - {item.endpoint for item in LIMITED if item.method == "POST"} == set()
+
+
+def test_a_pair_cannot_flood_each_other_with_invitations(
+        app_config, app, pair, mailbox):  # noqa: F811
+    limited = create_app({**app_config, "RATELIMIT_ENABLED": True,
+                          "RATELIMIT_STORAGE_URI": "memory://"})
+    with limited.app_context():
+        limiter.reset()
+    mentor, mentee, mid = pair()
+    mailbox.deliver()
+    before = len(mailbox.to(MENTOR))
+    attacker = Browser(limited.test_client())
+    assert attacker.log_in(MENTEE).status_code == 302
+    day = (utcnow() + timedelta(days=20)).date().isoformat()
+    statuses = []
+    for n in range(MEETING_ALLOWANCE + 1):
+        statuses.append(attacker.post(f"/mentorships/{mid}/meetings/new", {
+            "day": day, "at": f"{8 + n % 10:02d}:00", "minutes": "60", "format": "video",
+            "place": "Online", "agenda": f"Meeting {n}"}).status_code)
+    assert statuses[:-1] == [302] * MEETING_ALLOWANCE, statuses
+    refused = attacker.post(f"/mentorships/{mid}/meetings/new", {"day": day, "at": "09:30"})
+    assert refused.status_code == 429 and "too often" in refused.get_data(as_text=True)
+    # Proposing agreements draws on the same allowance.
+    assert attacker.post(f"/mentorships/{mid}/agreement", {"goal_1": "x"}).status_code == 429
+    mailbox.deliver()
+    assert len(mailbox.to(MENTOR)) - before == MEETING_ALLOWANCE
+    # The mentor, writing from the same place, is not held back by the mentee.
+    mentor_browser = Browser(limited.test_client())
+    assert mentor_browser.log_in(MENTOR).status_code == 302
+    assert mentor_browser.get(f"/mentorships/{mid}/meetings/new").status_code == 200
+    assert mentor_browser.post(f"/mentorships/{mid}/meetings/new", {
+        "day": day, "at": "19:00", "minutes": "60", "format": "video", "place": "Online",
+        "agenda": "Mine"}).status_code == 302
+    with limited.app_context():
+        limiter.reset()
+        db.engine.dispose()
+
+
+MEETING_ALLOWANCE = 10

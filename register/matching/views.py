@@ -6,7 +6,7 @@ from flask import abort, flash, redirect, request, url_for
 from flask_login import current_user, login_required
 from sqlalchemy import select
 
-from register.extensions import db
+from register.extensions import db, limiter, per_account
 from register.introductions.models import IntroRequest
 from register.matching import bp, ranking, services
 from register.matching import vocabulary as mvocab
@@ -116,6 +116,9 @@ def mentee(user_id: int):
 
 
 @bp.post("/admin/matching/<int:user_id>/propose")
+@limiter.limit("60 per hour;200 per day", key_func=per_account,
+               error_message="Proposals have been sent too often in a short time; wait an "
+                             "hour. The ones sent already have been emailed.")
 def propose(user_id: int):
     """Propose one mentor to a waiting mentee, with a note."""
     _coordinators_only()
@@ -144,6 +147,9 @@ def pairings():
 
 
 @bp.post("/admin/matching/pairings")
+@limiter.limit("10 per hour;30 per day", key_func=per_account,
+               error_message="Proposals have been sent too often in a short time; wait an "
+                             "hour. The ones sent already have been emailed.")
 def send_pairings():
     """Send the drafted pairs the coordinator ticked, each as a proposed match."""
     _coordinators_only()

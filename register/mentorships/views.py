@@ -11,7 +11,7 @@ from flask_login import current_user, login_required
 from wtforms import SelectChoice
 
 from register.auth.guards import admin_required
-from register.extensions import db
+from register.extensions import db, limiter, per_account
 from register.mentors import vocabulary as vocab
 from register.mentorships import bp, services
 from register.mentorships import vocabulary as mvocab
@@ -34,6 +34,14 @@ from register.web import carry_out, is_fragment_request, render
 SOMEONE_ELSES_LINK = ("There is nothing here for the account you are logged in with. If this "
                       "link was emailed to someone else using this computer, they should log "
                       "out of your account (or you of theirs) and open it again.")
+
+
+# Each of these emails the other person: one allowance for them all, per person, so nobody
+# can use the register to flood someone with invitations or proposals.
+_emails_the_other = limiter.shared_limit(
+    "10 per hour;30 per day", scope="mentorship-email", key_func=per_account, methods=["POST"],
+    error_message="You have sent invitations or proposals too often in a short time. Wait an "
+                  "hour, then try again; what you sent already has been emailed.")
 
 
 def load_mentorship(mentorship_id: int) -> Mentorship:
@@ -151,6 +159,8 @@ def _page_context(found: Mentorship) -> dict:
         stalled=services.is_stalled(found),
         offer_to_close=(party == "mentee" and found.is_active
                         and services.said_not_working(found, current_user)),
+        # The check-in email promises each person that only the coordinators see answers.
+        check_ins=services.check_in_answers(found),
         hours=services.mentoring_minutes(found) / 60,
         now=services.utcnow(), local_time=services.local_time, zone=str(services.local_zone()),
         confirm_form=ConfirmForm(formdata=None), note_form=NoteForm(formdata=None),
@@ -159,6 +169,7 @@ def _page_context(found: Mentorship) -> dict:
 
 @bp.route("/mentorships/<int:mentorship_id>/agreement", methods=["GET", "POST"])
 @login_required
+@_emails_the_other
 def agreement(mentorship_id: int):
     """Propose an agreement, or a change to the agreed one."""
     found = load_mentorship(mentorship_id)
@@ -219,6 +230,7 @@ def _meeting_form(found: Mentorship, meeting: Meeting | None = None) -> MeetingF
 
 @bp.route("/mentorships/<int:mentorship_id>/meetings/new", methods=["GET", "POST"])
 @login_required
+@_emails_the_other
 def plan(mentorship_id: int):
     """Plan a meeting: both people get an invitation for their calendars."""
     found = load_mentorship(mentorship_id)
@@ -243,6 +255,7 @@ def plan(mentorship_id: int):
 @bp.route("/mentorships/<int:mentorship_id>/meetings/<int:meeting_id>/move",
           methods=["GET", "POST"])
 @login_required
+@_emails_the_other
 def move(mentorship_id: int, meeting_id: int):
     """Change a planned meeting; calendars update the same event."""
     found = load_mentorship(mentorship_id)
@@ -267,6 +280,7 @@ def move(mentorship_id: int, meeting_id: int):
 
 @bp.post("/mentorships/<int:mentorship_id>/meetings/<int:meeting_id>/cancel")
 @login_required
+@_emails_the_other
 def cancel(mentorship_id: int, meeting_id: int):
     """Cancel a planned meeting; calendars remove it."""
     found = load_mentorship(mentorship_id)
