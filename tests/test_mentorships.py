@@ -874,11 +874,19 @@ def test_not_working_offers_the_mentee_to_close_and_look_again(app, pair, mailbo
     browser.log_out()
     browser.log_in(MENTOR)  # the mentor is not shown the mentee's answer
     page = browser.get(f"/mentorships/{mid}").get_data(as_text=True)
+    assert "Check-in answers" not in page
     assert "said this mentorship is not working" not in page
     assert "Find another mentor" not in page
     browser.log_out()
+    # The coordinators see every answer on the mentorship page, as the email promised.
+    browser.log_in("admin@example.org")
+    page = browser.get(f"/mentorships/{mid}").get_data(as_text=True)
+    assert "Check-in answers" in page
+    assert re.search(r"Mia Mentee \(mentee\), [^:]+: It is not working", page)
+    browser.log_out()
     in_app(app, lambda: services.close(mentorship(mid), by=person(mentee), reason="not_fit"))
     browser.log_in(MENTEE)
+    assert "Check-in answers" not in browser.get(f"/mentorships/{mid}").get_data(as_text=True)
     assert "You said this mentorship is not working" not in browser.get(
         f"/mentorships/{mid}").get_data(as_text=True)
 

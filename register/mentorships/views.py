@@ -160,7 +160,7 @@ def _page_context(found: Mentorship) -> dict:
         offer_to_close=(party == "mentee" and found.is_active
                         and services.said_not_working(found, current_user)),
         # The check-in email promises each person that only the coordinators see answers.
-        check_ins=services.check_in_answers(found),
+        check_ins=services.check_in_answers(found) if party is None else [],
         hours=services.mentoring_minutes(found) / 60,
         now=services.utcnow(), local_time=services.local_time, zone=str(services.local_zone()),
         confirm_form=ConfirmForm(formdata=None), note_form=NoteForm(formdata=None),
