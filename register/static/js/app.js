@@ -101,3 +101,23 @@
     }
   });
 })();
+
+// Disclosures that are always open on a wide screen (the menu, the search filters, the
+// request preview): in a browser that cannot show a closed disclosure's content through
+// CSS (::details-content), open them here, so a desk user never has to.
+(function () {
+  "use strict";
+  var wide = window.matchMedia("(min-width: 48.01rem)");
+  var supported = window.CSS && CSS.supports && CSS.supports("selector(::details-content)");
+
+  function openWide() {
+    if (supported || !wide.matches) {
+      return;
+    }
+    document.querySelectorAll("details.nav-menu, details.filters-toggle, details.preview-toggle")
+      .forEach(function (details) { details.open = true; });
+  }
+
+  document.addEventListener("DOMContentLoaded", openWide);
+  document.addEventListener("htmx:afterSwap", openWide);
+})();
