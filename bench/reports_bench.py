@@ -251,8 +251,9 @@ def main() -> None:
         "SQLite runs inside the benchmark's process, so its CPU time is the work itself; "
         "on a busy machine the wall-clock time also counts the waits for a CPU.")
     say()
-    say(f"- The worker's roll-up kept {kept} finished days in {rolled:.1f} s; the page then "
-        "reads those days from 1 row each and counts only the last 16 days from the requests. "
+    say(f"- The worker's roll-up kept {kept} finished days in {rolled:.1f} s; each process "
+        "sums the kept days by month once, and a view counts only the last 16 days from the "
+        "requests. "
         "The first row above is the same figures with no day kept (a fresh register, or one "
         "whose worker never ran).")
     verdict = "within" if percentile(page, 0.95) < 300 else "**over**"
