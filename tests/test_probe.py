@@ -515,3 +515,40 @@ def test_a_pair_cannot_flood_each_other_with_invitations(
 
 
 MEETING_ALLOWANCE = 10
+
+
+# Junk in the query string, on every page ------------------------------------------------------
+
+
+JUNK = [{"page": HUGE}, {"page": "-1"}, {"start": "9999-99-99", "end": "0000-00-00"},
+        {"start": "2026-12-31", "end": "1900-01-01"}, {"sector": "<x>", "knowing": "zzz"},
+        {"q": "a" * 5000}, {"q": '"unbalanced (AND OR NOT *'}, {"next": "//evil.example"},
+        {"per_page": HUGE, "sort": "id; drop table user"}]
+
+
+def test_junk_query_strings_never_break_a_page(app, world):
+    admin = as_person(app, "admin@example.org")
+    mentee = as_person(app, MENTEE)
+    for rule in app.url_map.iter_rules():
+        if "GET" not in rule.methods or rule.endpoint == "static":
+            continue
+        path = example_path(app, rule, world)
+        who = admin if rule.endpoint in ADMIN else mentee
+        for junk in JUNK:
+            got = who.get(path, query_string=junk)
+            assert got.status_code < 500 or rule.endpoint == "main.readyz", (path, junk)
+
+
+def test_coordinators_and_mentors_see_no_evaluation_figures_under_three_answers(app, world):
+    closed = world["closed_id"]
+    anonymous = Browser(app.test_client())
+    anonymous.post(world["evaluation_links"]["mentee"], {
+        "usefulness": "1", "would_recommend": "no", "goals_met": "1", "what_changed": ""})
+    admin = as_person(app, "admin@example.org")
+    figures = admin.get("/admin/reports").get_data(as_text=True)
+    csv_text = admin.get("/admin/reports/evaluation.csv").get_data(as_text=True)
+    # One answer of 1 out of 5: no average of it anywhere.
+    for text in (figures, csv_text):
+        assert not re.search(r"\b1\.0\b", text), text[:2000]
+    record = as_person(app, world["other_mentor"].email).get("/me/mentoring-record")
+    assert not re.search(r"\b1\.0\b", record.get_data(as_text=True))

@@ -89,7 +89,8 @@ def profiles():
     """Every profile, filtered by state and searched by name, email or organisation."""
     state = request.args.get("state", "")
     text = request.args.get("q", "").strip()
-    page = max(request.args.get("page", 1, type=int), 1)
+    # Clamped: a huge page number would overflow the database's OFFSET into a 500.
+    page = min(max(request.args.get("page", 1, type=int), 1), 100_000)
     query = select(MentorProfile).join(User, MentorProfile.user_id == User.id)
     if state in MentorProfile.STATES:
         query = query.where(MentorProfile.state == state)
@@ -190,7 +191,8 @@ def resolve_report(report_id: int):
 @bp.get("/audit")
 def audit_log():
     """Every recorded action, newest first. There is no way to change an entry."""
-    page = max(request.args.get("page", 1, type=int), 1)
+    # Clamped: a huge page number would overflow the database's OFFSET into a 500.
+    page = min(max(request.args.get("page", 1, type=int), 1), 100_000)
     query = select(AuditEntry)
     total = _count(query)
     entries = db.session.scalars(
