@@ -371,6 +371,7 @@ def test_pairings_for_everyone_respect_capacity_and_are_sent_as_chosen(
         save_wants(app, person, objectives=["board-level influence"], knowing=["whom"],
                    contexts=["politics"], facilitated=True)
     browser.log_in("coord@example.org")
+    assert "3 mentees waiting." in text_of(browser.get("/admin/matching"))
     page = browser.get("/admin/matching/pairings").get_data(as_text=True)
     pairs = re.findall(r'name="pair" value="(\d+):(\d+)"', page)
     assert len(pairs) == 3

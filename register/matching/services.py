@@ -16,7 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import exists, select
+from sqlalchemy import exists, func, select
 
 from register.admin import audit
 from register.auth.models import User
@@ -157,8 +157,21 @@ class QueueEntry:
     earlier: list[IntroRequest]  # proposals made for them before, newest first
 
 
-def queue(limit: int = 50) -> list[QueueEntry]:
-    """The waiting mentees, each with a shortlist of the best-fitting mentors and reasons."""
+QUEUE_PAGE = 20
+
+
+def count_waiting() -> int:
+    """How many mentees are waiting for facilitated matching."""
+    return db.session.scalar(
+        select(func.count()).select_from(MenteeObjectives)
+        .join(User, User.id == MenteeObjectives.user_id)
+        .where(MenteeObjectives.facilitated, MenteeObjectives.waiting_since.is_not(None),
+               User.deleted_at.is_(None), ~_matched_since_waiting())) or 0
+
+
+def queue(limit: int = QUEUE_PAGE) -> list[QueueEntry]:
+    """The longest-waiting mentees, each with a shortlist of the best-fitting mentors and
+    reasons (a shortlist is a few searches, so a page holds QUEUE_PAGE of them)."""
     waiting = waiting_mentees(limit)
     if not waiting:
         return []

@@ -99,6 +99,7 @@ def queue():
     """Mentees waiting for facilitated matching, oldest first, each with a shortlist."""
     _coordinators_only()
     return render("matching/queue.html", entries=services.queue(),
+                  waiting=services.count_waiting(),
                   proposals=services.recent_proposals(), form=ProposeForm(formdata=None),
                   request_link=request_link, labels=_labels)
 
