@@ -540,7 +540,6 @@ def test_junk_query_strings_never_break_a_page(app, world):
 
 
 def test_coordinators_and_mentors_see_no_evaluation_figures_under_three_answers(app, world):
-    closed = world["closed_id"]
     anonymous = Browser(app.test_client())
     anonymous.post(world["evaluation_links"]["mentee"], {
         "usefulness": "1", "would_recommend": "no", "goals_met": "1", "what_changed": ""})
