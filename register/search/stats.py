@@ -25,6 +25,7 @@ from register.search.models import SearchQueryStat
 
 FLUSH_EVERY = 30.0  # seconds
 MAX_PENDING = 500  # distinct queries held before a write is due anyway
+MAX_HELD = 20_000  # never more in memory, however long writes fail
 KEEP_DAYS = 365
 
 _lock = threading.Lock()
@@ -58,6 +59,8 @@ def note(params, results: int, *, today: date | None = None) -> None:
         return
     key = (today or utcnow().date(), words, filters_of(params))
     with _lock:
+        if key not in _pending and len(_pending) >= MAX_HELD:
+            return  # the database has been away a while: these figures can be missed
         counts = _pending.setdefault(key, [0, 0])
         counts[0] += 1
         counts[1] = results
@@ -111,8 +114,9 @@ def flush_after_response(app) -> None:
     with app.app_context():
         try:
             flush()
-        except Exception:  # the next search's process tries again
-            app.logger.exception("Writing the search statistics failed")
+        except Exception as error:  # kept in memory; the next search's response tries again
+            # One line, no traceback: during a database outage this repeats.
+            app.logger.warning("Writing the search statistics failed: %s", repr(error))
         finally:
             db.session.remove()
 
