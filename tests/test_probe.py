@@ -551,3 +551,85 @@ def test_coordinators_and_mentors_see_no_evaluation_figures_under_three_answers(
         assert not re.search(r"\b1\.0\b", text), text[:2000]
     record = as_person(app, world["other_mentor"].email).get("/me/mentoring-record")
     assert not re.search(r"\b1\.0\b", record.get_data(as_text=True))
+
+
+# Against a real gunicorn on 127.0.0.1 ---------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def gunicorn(tmp_path_factory):
+    """The register as production runs it: gunicorn, a migrated database, SERVER_NAME set."""
+    import os
+    import socket
+    import subprocess
+    import sys
+    import time
+    from pathlib import Path
+
+    folder = tmp_path_factory.mktemp("gunicorn")
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    env = {"PATH": os.environ["PATH"], "HOME": os.environ.get("HOME", str(folder)),
+           "SECRET_KEY": "probe-" + "k" * 40, "DATABASE_URL": f"sqlite:///{folder}/db.sqlite",
+           "SEARCH_INDEX_DIR": str(folder / "index"), "SERVER_NAME": "register.test",
+           "WEB_CONCURRENCY": "1", "MAIL_SERVER": "127.0.0.1", "MAIL_PORT": "9"}
+    root = Path(__file__).resolve().parent.parent
+    bin_dir = Path(sys.executable).parent
+    subprocess.run([str(bin_dir / "flask"), "--app", "wsgi", "db", "upgrade"], cwd=root,
+                   env=env, check=True, capture_output=True, timeout=120)
+    server = subprocess.Popen([str(bin_dir / "gunicorn"), "--workers", "1", "--bind",
+                               f"127.0.0.1:{port}", "wsgi:app"], cwd=root, env=env,
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=1):
+                break
+        except OSError:
+            time.sleep(0.2)
+    yield port
+    server.terminate()
+    server.wait(timeout=20)
+
+
+def raw(port: int, path: str, headers: dict | None = None, method: str = "GET"):
+    """One request with exactly the headers given (http.client adds no Host of its own)."""
+    import http.client
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+    connection.putrequest(method, path, skip_host=True, skip_accept_encoding=True)
+    for name, value in ({"Host": "register.test"} | (headers or {})).items():
+        connection.putheader(name, value)
+    connection.endheaders()
+    response = connection.getresponse()
+    body = response.read().decode("utf-8", "replace")
+    connection.close()
+    return response.status, dict(response.getheaders()), body
+
+
+def test_a_real_server_refuses_what_an_attacker_sends(gunicorn):
+    assert raw(gunicorn, "/auth/login")[0] == 200
+    # A foreign Host, and one smuggled through the proxy headers gunicorn does not trust.
+    assert raw(gunicorn, "/auth/login", {"Host": "evil.example"})[0] == 400
+    status, headers, body = raw(gunicorn, "/auth/login", {"X-Forwarded-Host": "evil.example",
+                                                          "X-Forwarded-Proto": "https"})
+    assert status == 200 and "evil.example" not in body
+    assert "evil.example" not in headers.get("Location", "")
+    # Huge ids, NUL bytes, junk tokens: refused plainly, never a 500.
+    for path in (f"/mentors/{HUGE}", f"/mentorships/{HUGE}", f"/meetings/{HUGE}.ics",
+                 "/mentorships/evaluation/%00", "/mentorships/check-in/met/%00x",
+                 "/mentors?q=%00", f"/admin/profiles?page={HUGE}", "/auth/login?next=%00"):
+        status = raw(gunicorn, path)[0]
+        assert status in (302, 400, 403, 404, 422), (path, status)
+    # Logged-out visitors reach none of the new private pages.
+    for path in ("/me/mentors", "/me/mentoring-record.csv", "/mentors/suggested",
+                 "/admin/matching", "/admin/reports/requests.csv", "/me/objectives"):
+        status, headers, _ = raw(gunicorn, path)
+        assert status in (302, 403), (path, status)
+        if status == 302:
+            assert headers["Location"].startswith(("/auth/login", "http://register.test/")), \
+                headers["Location"]
+    # Health says nothing personal, and is cheap to ask.
+    status, headers, body = raw(gunicorn, "/readyz")
+    assert status in (200, 503) and "@" not in body
+    assert "Set-Cookie" not in headers
