@@ -249,6 +249,19 @@ def test_a_mentee_writes_objectives_and_asks_for_facilitated_matching(app, make_
     assert 'value="board-level influence"' in again
 
 
+def test_deleting_the_account_deletes_the_objectives(app, make_user):
+    from register.auth import services as accounts
+    from tests.conftest import TEST_PASSWORD
+
+    mentee = make_user(name="Mia Mentee")
+    save_wants(app, mentee, objectives=["a private ambition"], facilitated=True)
+    with app.test_request_context():
+        accounts.delete_account(db.session.get(User, mentee.id), TEST_PASSWORD)
+        db.session.commit()
+        assert db.session.scalar(select(MenteeObjectives)) is None
+        assert services.waiting_mentees() == []
+
+
 def test_objectives_are_private_to_the_mentee_and_the_coordinators(app, make_user, browser):
     mentee = make_user("mia@example.org", name="Mia Mentee")
     make_user("nosy@example.org")

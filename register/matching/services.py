@@ -16,8 +16,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import exists, func, select
+from sqlalchemy import delete, exists, func, select
 
+from register import signals
 from register.admin import audit
 from register.auth.models import User
 from register.database import utcnow
@@ -54,6 +55,16 @@ class ObjectivesDraft:
     location: str = ""
     welcome_in_training: bool = False
     facilitated: bool = False
+
+
+@signals.account_leaving.connect
+def forget_objectives(user: User) -> None:
+    """A person leaving the register takes their objectives, in their own words, with them.
+
+    Account deletion lives in auth, below this area; it announces the departure
+    (register/signals.py) and this receiver does matching's part in its transaction.
+    """
+    db.session.execute(delete(MenteeObjectives).where(MenteeObjectives.user_id == user.id))
 
 
 def objectives_of(user: User) -> MenteeObjectives | None:
