@@ -139,7 +139,8 @@ def evaluation_table(period, mentorships) -> Table:
          shown("mentee", by_role["mentee"].goals_met, "score"),
          shown("mentor", by_role["mentor"].goals_met, "score")],
         ["Behaviour", "Said what changed (answers)", changed("mentee"), changed("mentor")],
-        ["", "Evaluations answered", by_role["mentee"].answers, by_role["mentor"].answers],
+        ["All levels", "Evaluations answered", by_role["mentee"].answers,
+         by_role["mentor"].answers],
     ]
     return Table("evaluation", title, columns, rows,
                  note="From the evaluations of mentorships closed in the period. A figure is "

@@ -8,7 +8,7 @@ import io
 import math
 from dataclasses import dataclass
 
-from sqlalchemy import Integer, Text, case, cast, func
+from sqlalchemy import Integer, cast, func
 
 from register.extensions import db
 
@@ -57,20 +57,10 @@ def seconds_between(start, end):
     return (func.julianday(end) - func.julianday(start)) * 86400.0
 
 
-def month(column):
-    if dialect() == "postgresql":
-        return func.to_char(column, "YYYY-MM")
-    return func.strftime("%Y-%m", column)
 
 
-def lists(column, code: str):
-    # Lists are stored as JSON text such as ["why", "whom"]; the quotes keep
-    # "how" from matching "whom".
-    return cast(column, Text).like(f'%"{code}"%')
 
 
-def count_if(condition):
-    return func.coalesce(func.sum(case((condition, 1), else_=0)), 0)
 
 
 def whole_units(start, end, seconds: int):
