@@ -637,3 +637,22 @@ def test_a_real_server_refuses_what_an_attacker_sends(gunicorn):
     status, headers, body = raw(gunicorn, "/readyz")
     assert status in (200, 503) and "@" not in body
     assert "Set-Cookie" not in headers
+
+
+def test_check_in_links_do_not_swap_between_the_two_people(app, pair, mailbox):  # noqa: F811
+    from tests.test_mentorships import age_mentorship, remind
+
+    mentor, mentee, mid = pair()
+    age_mentorship(app, mid, days=31)
+    remind(app)
+    mentees_link = path_of(mailbox.link_to(MENTEE, "/check-in/met/"))
+    mentors_link = path_of(mailbox.link_to(MENTOR, "/check-in/not_working/"))
+    mentor_browser, mentee_browser = as_person(app, MENTOR), as_person(app, MENTEE)
+    assert mentor_browser.post(mentees_link).status_code == 404
+    assert mentee_browser.post(mentors_link).status_code == 404
+    with app.app_context():
+        assert db.session.scalar(select(func.count()).select_from(PersonalLink).where(
+            PersonalLink.answer.is_not(None))) == 0
+    # Each person's own link still works, once.
+    assert mentee_browser.post(mentees_link).status_code == 200
+    assert mentee_browser.post(mentees_link).status_code == 400
