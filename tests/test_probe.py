@@ -656,3 +656,23 @@ def test_check_in_links_do_not_swap_between_the_two_people(app, pair, mailbox): 
     # Each person's own link still works, once.
     assert mentee_browser.post(mentees_link).status_code == 200
     assert mentee_browser.post(mentees_link).status_code == 400
+
+
+def test_text_cannot_add_properties_to_the_calendar_file(app, pair):  # noqa: F811
+    import icalendar
+
+    mentor, mentee, mid = pair()
+    forged = "Agenda\r\nEND:VEVENT\r\nBEGIN:VEVENT\r\nORGANIZER:mailto:evil@example.org\r\nX:"
+    meeting_id = in_app(app, lambda: services.plan_meeting(
+        mentorship(mid), by=person(mentee),
+        draft=meeting_draft(agenda=forged, place="Room 1\nATTENDEE:mailto:evil@example.org")).id)
+    got = as_person(app, MENTOR).get(f"/meetings/{meeting_id}.ics")
+    assert got.status_code == 200
+    calendar = icalendar.Calendar.from_ical(got.get_data())
+    events = list(calendar.walk("VEVENT"))
+    assert len(events) == 1
+    assert "evil@example.org" not in str(events[0].get("ORGANIZER", ""))
+    attendees = events[0].get("ATTENDEE") or []
+    attendees = attendees if isinstance(attendees, list) else [attendees]
+    assert all("evil" not in str(a) for a in attendees)
+    assert "ORGANIZER:mailto:evil" in str(events[0]["DESCRIPTION"])  # kept, as text
