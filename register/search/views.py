@@ -30,10 +30,27 @@ def results():
         broader_total = services.search(broader).total
     response = render("search/results.html", "search/_results.html", results=found,
                       params=params, groups=services.GROUPS, broader_total=broader_total,
-                      profiles=profiles_by_id([hit.id for hit in found.hits]))
+                      profiles=_details_if_reachable([hit.id for hit in found.hits]))
     app = current_app._get_current_object()
     response.call_on_close(lambda: stats.flush_after_response(app))
     if is_fragment_request():
         # htmx would push the form's fields as they are (accepting=0&accepting=1).
         response.headers["HX-Push-Url"] = canonical
     return response
+
+
+def _details_if_reachable(ids: list[int]) -> dict:
+    """The profiles' extra details for the results, or none while the database is away:
+    the index alone still answers the search (names, headlines, availability)."""
+    from sqlalchemy.exc import OperationalError
+    from sqlalchemy.exc import TimeoutError as PoolTimeout
+
+    from register.extensions import db
+    from register.web import log_outage
+
+    try:
+        return profiles_by_id(ids)
+    except (OperationalError, PoolTimeout) as error:
+        db.session.rollback()
+        log_outage(error)
+        return {}
