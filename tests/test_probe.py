@@ -676,3 +676,15 @@ def test_text_cannot_add_properties_to_the_calendar_file(app, pair):  # noqa: F8
     attendees = attendees if isinstance(attendees, list) else [attendees]
     assert all("evil" not in str(a) for a in attendees)
     assert "ORGANIZER:mailto:evil" in str(events[0]["DESCRIPTION"])  # kept, as text
+
+
+def test_private_pages_and_downloads_are_never_cached(app, world):
+    mentee, admin = as_person(app, MENTEE), as_person(app, "admin@example.org")
+    for who, path in ((mentee, f"/mentorships/{world['mid']}"),
+                      (mentee, f"/meetings/{world['meeting_id']}.ics"),
+                      (mentee, "/me/mentors"), (mentee, "/mentors/suggested"),
+                      (as_person(app, MENTOR), "/me/mentoring-record.csv"),
+                      (admin, "/admin/reports/requests.csv"), (admin, "/admin/matching")):
+        got = who.get(path)
+        assert got.status_code == 200, path
+        assert "no-store" in got.headers.get("Cache-Control", ""), path
