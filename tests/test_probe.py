@@ -688,3 +688,27 @@ def test_private_pages_and_downloads_are_never_cached(app, world):
         got = who.get(path)
         assert got.status_code == 200, path
         assert "no-store" in got.headers.get("Cache-Control", ""), path
+
+
+@BOTH_BACKENDS
+def test_nul_bytes_in_the_new_forms_are_refused_and_nothing_is_stored(app, world):
+    mid, mentee = world["mid"], as_person(app, MENTEE)
+    admin = as_person(app, "admin@example.org")
+    day = (utcnow() + timedelta(days=30)).date().isoformat()
+    for who, path, form in (
+            (mentee, f"/mentorships/{mid}/notes", {"body": "a\x00b"}),
+            (mentee, f"/mentorships/{mid}/meetings/new", {
+                "day": day, "at": "10:00", "minutes": "60", "format": "video",
+                "place": "Online", "agenda": "x\x00y"}),
+            (mentee, f"/mentorships/{mid}/agreement", {"goal_1": "Lead\x00"}),
+            (mentee, "/me/objectives", {"objectives-0": "\x00", "matching": "self"}),
+            (admin, f"/admin/matching/{world['mentee'].id}/propose",
+             {"profile_id": "1", "note": "\x00"}),
+            (admin, "/admin/mentorships/settings", {"confidentiality": "\x00"})):
+        got = who.post(path, form)
+        assert got.status_code == 422, (path, got.status_code)
+        assert "control character" in got.get_data(as_text=True), path
+    with app.app_context():
+        from register.mentorships.models import Meeting, PrivateNote
+        assert db.session.scalar(select(func.count()).select_from(PrivateNote)) == 1
+        assert db.session.scalar(select(func.count()).select_from(Meeting)) == 1
