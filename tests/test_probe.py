@@ -150,14 +150,17 @@ def test_logged_out_visitors_reach_nothing_private(app, world, client):
 
 def test_a_third_person_and_a_non_admin_get_refused_everywhere(app, world):
     stranger = as_person(app, "stranger@example.org")
+    # The mentor of another pair is a stranger here too.
+    other_pairs_mentor = as_person(app, world["other_mentor"].email)
     mentee = as_person(app, MENTEE)
     for rule in app.url_map.iter_rules():
         if rule.endpoint not in PARTIES | ADMIN:
             continue
         path = example_path(app, rule, world)
         for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
-            got = (stranger.get(path) if method == "GET" else stranger.post(path))
-            assert got.status_code in (403, 404), (method, path, got.status_code)
+            for outsider in (stranger, other_pairs_mentor):
+                got = outsider.get(path) if method == "GET" else outsider.post(path)
+                assert got.status_code in (403, 404), (method, path, got.status_code)
             if rule.endpoint in ADMIN:
                 # A party to a mentorship is no coordinator either.
                 got = mentee.get(path) if method == "GET" else mentee.post(path)
