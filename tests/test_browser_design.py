@@ -604,6 +604,7 @@ def test_every_main_page_for_a_coordinator(page, live_server, make_user, shots):
         ("admin-profile", f"/admin/profiles/{published}", "Dr Ada Okoro"),
         ("admin-audit", "/admin/audit", "Audit log"),
         ("admin-moderation", "/admin/moderation", ""),
+        ("admin-reports", "/admin/reports", ""),
         ("admin-matching", "/admin/matching", ""),
         ("admin-import", "/admin/import", "Import mentors"),
     ])
