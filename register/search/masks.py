@@ -67,9 +67,23 @@ _segments: dict[str, _SegmentMasks] = {}
 _SEGMENTS_KEPT = 64
 
 
+def _segment_key(reader) -> tuple:
+    """Which segment of which index folder a reader reads.
+
+    Whoosh draws segment ids from Python's `random`; a process that reseeds it (as a
+    test runner does) can make the same id again in another folder, so the folder is
+    part of the key.
+    """
+    storage = reader.storage()
+    # A compound segment reads through an overlay whose second storage is the folder.
+    folder = getattr(storage, "folder", None) or getattr(getattr(storage, "b", None), "folder",
+                                                         None)
+    return (folder, reader.segment().segment_id())
+
+
 def _segment_masks(leaf) -> _SegmentMasks:
     reader = leaf.reader()
-    key = reader.segment().segment_id()  # random per segment, so unique across generations
+    key = _segment_key(reader)
     with _lock:
         found = _segments.get(key)
     if found is None:
@@ -141,12 +155,12 @@ def _segment_term(leaf, fieldname: str, text: str) -> int:
             return 0
         return from_ids(reader.postings(fieldname, text).all_ids(), leaf.doc_count_all())
 
-    return _remembered((reader.segment().segment_id(), fieldname, text), compute)
+    return _remembered((_segment_key(reader), fieldname, text), compute)
 
 
 def _segment_query(leaf, query) -> int:
     return _remembered(
-        (leaf.reader().segment().segment_id(), "", repr(query)),
+        (_segment_key(leaf.reader()), "", repr(query)),
         lambda: from_ids(leaf.docs_for_query(query), leaf.doc_count_all()),
     )
 
