@@ -203,6 +203,28 @@ def carry_out(action, success: str, *, about: str = "") -> bool:
     return True
 
 
+def save_form(form, action, success: str | None = None) -> bool:
+    """For a form posted and valid, run its service call: commit and flash `success`, or,
+    if it broke a rule, roll back and show why beside the field it names. True when saved;
+    False for a GET, an invalid form or a broken rule (the page shows the form again)."""
+    from flask import flash
+
+    from register.errors import RuleBroken
+
+    if not form.validate_on_submit():
+        return False
+    try:
+        action()
+    except RuleBroken as error:
+        db.session.rollback()
+        error.apply_to_form(form)
+        return False
+    db.session.commit()
+    if success:
+        flash(success, "success")
+    return True
+
+
 # Faults from outside: what a browser never sends, answered with what was wrong --------
 
 # The largest id a PostgreSQL integer column holds; larger ids name nothing.

@@ -27,7 +27,7 @@ from register.mentorships.forms import (
     SettingsForm,
 )
 from register.mentorships.models import Agreement, Meeting, Mentorship, PersonalLink
-from register.web import carry_out, is_fragment_request, render
+from register.web import carry_out, is_fragment_request, render, save_form
 
 # A third person gets the same 404 as for any mentorship they may not see; the words help
 # the one case that happens honestly: a shared computer still logged in as someone else.
@@ -237,17 +237,11 @@ def plan(mentorship_id: int):
     if found.party(current_user) is None:
         abort(403, "Only the mentor and the mentee can plan meetings.")
     form = _meeting_form(found)
-    if form.validate_on_submit():
-        try:
-            services.plan_meeting(found, by=current_user, draft=form.to_draft())
-        except services.MentorshipError as error:
-            db.session.rollback()
-            error.apply_to_form(form)
-        else:
-            db.session.commit()
-            flash("The meeting is planned. You both have an email with a calendar invitation.",
-                  "success")
-            return _back(found, "#meetings")
+    if save_form(form, lambda: services.plan_meeting(found, by=current_user,
+                                                     draft=form.to_draft()),
+                 "The meeting is planned. You both have an email with a calendar "
+                 "invitation."):
+        return _back(found, "#meetings")
     return render("mentorships/meeting_form.html", item=found, form=form, meeting=None,
                   zone=str(services.local_zone()), status=_status(form))
 
@@ -263,17 +257,10 @@ def move(mentorship_id: int, meeting_id: int):
     if found.party(current_user) is None:
         abort(403, "Only the mentor and the mentee can change meetings.")
     form = _meeting_form(found, meeting)
-    if form.validate_on_submit():
-        try:
-            services.move_meeting(meeting, by=current_user, draft=form.to_draft())
-        except services.MentorshipError as error:
-            db.session.rollback()
-            error.apply_to_form(form)
-        else:
-            db.session.commit()
-            flash("The meeting has been changed; you both have an updated invitation.",
-                  "success")
-            return _back(found, "#meetings")
+    if save_form(form, lambda: services.move_meeting(meeting, by=current_user,
+                                                     draft=form.to_draft()),
+                 "The meeting has been changed; you both have an updated invitation."):
+        return _back(found, "#meetings")
     return render("mentorships/meeting_form.html", item=found, form=form, meeting=meeting,
                   zone=str(services.local_zone()), status=_status(form))
 
@@ -366,18 +353,12 @@ def close(mentorship_id: int):
     if found.party(current_user) is None:
         abort(403, "Only the mentor and the mentee can close a mentorship.")
     form = CloseForm()
-    if form.validate_on_submit():
-        try:
-            services.close(found, by=current_user, reason=form.reason.data or "",
-                           note=form.note.data or "")
-        except services.MentorshipError as error:
-            db.session.rollback()
-            error.apply_to_form(form)
-        else:
-            db.session.commit()
-            flash("The mentorship is closed. Its record stays here for you both. Take a few "
-                  "minutes to reflect and to evaluate it.", "success")
-            return _back(found, "#after")
+    if save_form(form, lambda: services.close(found, by=current_user,
+                                              reason=form.reason.data or "",
+                                              note=form.note.data or ""),
+                 "The mentorship is closed. Its record stays here for you both. Take a "
+                 "few minutes to reflect and to evaluate it."):
+        return _back(found, "#after")
     return render("mentorships/close.html", item=found, form=form, status=_status(form))
 
 
@@ -394,16 +375,10 @@ def reflection(mentorship_id: int):
         return _back(found, "#notes")
     existing = services.reflection_of(found, current_user)
     form = ReflectionForm(obj=existing) if request.method == "GET" else ReflectionForm()
-    if form.validate_on_submit():
-        try:
-            services.save_reflection(found, by=current_user, draft=form.to_draft())
-        except services.MentorshipError as error:
-            db.session.rollback()
-            error.apply_to_form(form)
-        else:
-            db.session.commit()
-            flash("Your reflection is saved. Only you can see it.", "success")
-            return _back(found, "#after")
+    if save_form(form, lambda: services.save_reflection(found, by=current_user,
+                                                        draft=form.to_draft()),
+                 "Your reflection is saved. Only you can see it."):
+        return _back(found, "#after")
     return render("mentorships/reflection.html", item=found, form=form, status=_status(form))
 
 
@@ -428,15 +403,9 @@ def evaluation(mentorship_id: int):
         flash("You have already sent your evaluation. Thank you.", "info")
         return _back(found, "#after")
     form = EvaluationForm()
-    if form.validate_on_submit():
-        try:
-            services.submit_evaluation(found, by=current_user, draft=form.to_draft())
-        except services.MentorshipError as error:
-            db.session.rollback()
-            error.apply_to_form(form)
-        else:
-            db.session.commit()
-            return render("mentorships/evaluated.html", item=found)
+    if save_form(form, lambda: services.submit_evaluation(found, by=current_user,
+                                                          draft=form.to_draft())):
+        return render("mentorships/evaluated.html", item=found)
     return _evaluation_page(found, current_user, form, by_link=False)
 
 
@@ -451,15 +420,8 @@ def evaluate_by_link(token: str):
         abort(404, SOMEONE_ELSES_LINK)
     found = link.mentorship
     form = EvaluationForm()
-    if form.validate_on_submit():
-        try:
-            services.evaluate_by_link(link, form.to_draft())
-        except services.MentorshipError as error:
-            db.session.rollback()
-            error.apply_to_form(form)
-        else:
-            db.session.commit()
-            return render("mentorships/evaluated.html", item=found)
+    if save_form(form, lambda: services.evaluate_by_link(link, form.to_draft())):
+        return render("mentorships/evaluated.html", item=found)
     return _evaluation_page(found, link.user, form, by_link=True)
 
 
@@ -505,15 +467,8 @@ def settings():
     form = SettingsForm()
     if request.method == "GET":
         form.confidentiality.data = services.default_confidentiality()
-    elif form.validate_on_submit():
-        try:
-            services.set_confidentiality_default(form.confidentiality.data or "",
-                                                 by=current_user)
-        except services.MentorshipError as error:
-            db.session.rollback()
-            error.apply_to_form(form)
-        else:
-            db.session.commit()
-            flash("New agreements will start from this wording.", "success")
-            return redirect(url_for("mentorships.settings"))
+    elif save_form(form, lambda: services.set_confidentiality_default(
+            form.confidentiality.data or "", by=current_user),
+            "New agreements will start from this wording."):
+        return redirect(url_for("mentorships.settings"))
     return render("mentorships/settings.html", form=form, status=_status(form))
