@@ -116,3 +116,18 @@ class LoginSession(db.Model):
     user_agent: Mapped[str | None] = mapped_column(String(200))
 
     user: Mapped[User] = relationship()
+
+
+class MenteeAndMentor:
+    """For a row between a mentee and a mentor (a request, a mentorship): which of the
+    two a person is. The row has `mentee_id` and `mentor_id` columns."""
+
+    def party(self, user) -> str | None:
+        """'mentee' or 'mentor' when `user` is one of the two, else None."""
+        if user is None or not getattr(user, "is_authenticated", False):
+            return None
+        if user.id == self.mentee_id:
+            return "mentee"
+        if user.id == self.mentor_id:
+            return "mentor"
+        return None

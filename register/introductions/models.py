@@ -7,13 +7,13 @@ from datetime import datetime
 from sqlalchemy import JSON, ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from register.auth.models import User
+from register.auth.models import MenteeAndMentor, User
 from register.database import UTCDateTime, utcnow
 from register.extensions import db
 from register.mentors.models import MentorProfile
 
 
-class IntroRequest(db.Model):
+class IntroRequest(MenteeAndMentor, db.Model):
     """What the mentee asked, and what became of it, with the time of each step."""
 
     __tablename__ = "intro_request"
@@ -80,13 +80,3 @@ class IntroRequest(db.Model):
     @property
     def is_open(self) -> bool:
         return self.state == self.PENDING
-
-    def party(self, user) -> str | None:
-        """'mentee' or 'mentor' when `user` is one of the two, else None."""
-        if user is None or not getattr(user, "is_authenticated", False):
-            return None
-        if user.id == self.mentee_id:
-            return "mentee"
-        if user.id == self.mentor_id:
-            return "mentor"
-        return None

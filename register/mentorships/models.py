@@ -25,12 +25,12 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from register.auth.models import User
+from register.auth.models import MenteeAndMentor, User
 from register.database import UTCDateTime, utcnow
 from register.extensions import db
 
 
-class Mentorship(db.Model):
+class Mentorship(MenteeAndMentor, db.Model):
     """One relationship; while active it counts against the mentor's capacity."""
 
     __tablename__ = "mentorship"
@@ -57,16 +57,6 @@ class Mentorship(db.Model):
     @property
     def is_active(self) -> bool:
         return self.status == self.ACTIVE
-
-    def party(self, user) -> str | None:
-        """'mentee' or 'mentor' when `user` is one of the two, else None."""
-        if user is None or not getattr(user, "is_authenticated", False):
-            return None
-        if user.id == self.mentee_id:
-            return "mentee"
-        if user.id == self.mentor_id:
-            return "mentor"
-        return None
 
     def other(self, user) -> User:
         """The other person of the pair."""
