@@ -1071,6 +1071,39 @@ def test_an_index_deleted_and_rebuilt_is_not_mistaken_for_the_old_one(app, regis
         assert "Priya Raman" not in search()
 
 
+def test_files_renamed_into_place_while_sync_looks_are_not_taken_for_damage(app,
+                                                                            register_of_mentors):
+    from register.search import sync as syncing
+
+    with app.app_context():
+        live = index.live_path()
+    stop = threading.Event()
+
+    def writer():  # what a sync in another process does with its state file, very often
+        n = 0
+        while not stop.is_set():
+            temporary = live / f"note-{n % 7}.tmp"
+            temporary.write_text("{}")
+            os.replace(temporary, live / f"note-{n % 7}.json")
+            (live / f"note-{n % 7}.json").unlink()
+            n += 1
+
+    seen = []
+    thread = threading.Thread(target=writer)
+    thread.start()
+    try:
+        with app.app_context():
+            for _ in range(400):
+                syncing._healthy.clear()  # look at the files every time
+                seen.extend(syncing._damage())
+    finally:
+        stop.set()
+        thread.join()
+    assert seen == []
+    with app.app_context():
+        assert index.live_path() == live and check().ok
+
+
 # 9. What mentees search for, counted for the coordinators ----------------------------------
 
 

@@ -116,14 +116,31 @@ def sync(max_seconds: float | None = None, *, repair: bool = True) -> SyncResult
 _healthy: dict[str, tuple] = {}
 
 
+def _listing(path) -> tuple:
+    """(name, size, mtime) of the generation's files, leaving out any that vanish meanwhile.
+
+    A writer renames its temporary files (state.json.tmp) into place while we
+    list; a file gone between the listing and its stat is not damage.
+    """
+    files = []
+    with os.scandir(path) as entries:
+        for entry in entries:
+            try:
+                if entry.is_file():
+                    stat = entry.stat()
+                    files.append((entry.name, stat.st_size, stat.st_mtime_ns))
+            except FileNotFoundError:
+                continue
+    return tuple(sorted(files))
+
+
 def _damage() -> list[str]:
     """index.damage() of the live generation, skipped while its files have not changed."""
     path = index.live_path()
     if path is None:
         return ["no index has been built on this host"]
     try:
-        files = tuple(sorted((entry.name, entry.stat().st_size, entry.stat().st_mtime_ns)
-                             for entry in os.scandir(path) if entry.is_file()))
+        files = _listing(path)
     except OSError as error:
         return [f"the index folder cannot be listed: {error}"]
     if _healthy.get(str(path)) == files:
@@ -132,6 +149,12 @@ def _damage() -> list[str]:
     if not problems:
         _healthy.clear()
         _healthy[str(path)] = files
+        return []
+    with suppress(OSError):
+        if _listing(path) != files:
+            # Another process committed while we looked: what we saw may be its
+            # half-way state, not damage. The next sync looks again.
+            return []
     return problems
 
 
