@@ -67,7 +67,7 @@ _segments: dict[str, _SegmentMasks] = {}
 _SEGMENTS_KEPT = 64
 
 
-def _segment_key(reader) -> tuple:
+def segment_key(reader) -> tuple:
     """Which segment of which index folder a reader reads.
 
     Whoosh draws segment ids from Python's `random`; a process that reseeds it (as a
@@ -83,7 +83,7 @@ def _segment_key(reader) -> tuple:
 
 def _segment_masks(leaf) -> _SegmentMasks:
     reader = leaf.reader()
-    key = _segment_key(reader)
+    key = segment_key(reader)
     with _lock:
         found = _segments.get(key)
     if found is None:
@@ -155,12 +155,12 @@ def _segment_term(leaf, fieldname: str, text: str) -> int:
             return 0
         return from_ids(reader.postings(fieldname, text).all_ids(), leaf.doc_count_all())
 
-    return _remembered((_segment_key(reader), fieldname, text), compute)
+    return _remembered((segment_key(reader), fieldname, text), compute)
 
 
 def _segment_query(leaf, query) -> int:
     return _remembered(
-        (_segment_key(leaf.reader()), "", repr(query)),
+        (segment_key(leaf.reader()), "", repr(query)),
         lambda: from_ids(leaf.docs_for_query(query), leaf.doc_count_all()),
     )
 

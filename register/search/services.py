@@ -12,7 +12,7 @@ from flask import current_app
 from markupsafe import Markup
 
 from register.mentors import vocabulary as vocab
-from register.search import extracts, fallback, index, masks, spelling
+from register.search import extracts, fallback, index, masks, scoring, spelling
 from register.search import query as text_query
 
 PAGE_SIZE = 20
@@ -194,7 +194,7 @@ def search(params: SearchParams) -> Results:
 
 def _degraded(params: SearchParams) -> Results:
     documents, total = fallback.listing(params, PAGE_SIZE)
-    hits = [_hit(doc, extracts.extract(doc.get("bio", "")), 0) for doc in documents]
+    hits = [_hit(doc, extracts.extract(doc.get("bio", ""))) for doc in documents]
     facets = {group: [FacetValue(c.code, c.label, None, c.code in params.filters.get(group, ()))
                       for c in choices]
               for group, (_, choices) in GROUPS.items()}
@@ -285,24 +285,20 @@ def _page(searcher, found, built, selected: int, params: SearchParams) -> list[H
     start = (params.page - 1) * PAGE_SIZE
     if not selected or start >= selected.bit_count():
         return []
-    if built is None:
-        # Nothing typed: the newest mentors first, straight from the precomputed order.
+    if built is None or params.sort == "newest":
+        # The newest mentors first, straight from the precomputed order.
         selected_bytes = masks.as_bytes(selected, found.size)
         docnums = [d for d in found.newest if masks.contains(selected_bytes, d)]
-        return [_hit(fields, extracts.extract(fields.get("bio", "")), d)
-                for d in docnums[start:start + PAGE_SIZE]
-                for fields in (searcher.stored_fields(d),)]
-    newest = params.sort == "newest"
-    results = searcher.search(
-        built, limit=start + PAGE_SIZE, filter=masks.to_bitset(selected, found.size),
-        sortedby="published" if newest else None, reverse=newest,
-    )
+        docnums = docnums[start:start + PAGE_SIZE]
+    else:
+        ranked = scoring.top(searcher, built, selected, found.size, start + PAGE_SIZE)
+        docnums = [docnum for docnum, _ in ranked[start:]]
     terms, prefixes = extracts.terms_of(built)
-    return [_hit(fields, extracts.extract(fields.get("bio", ""), terms, prefixes), hit.docnum)
-            for hit in results[start:] for fields in (hit.fields(),)]
+    return [_hit(fields, extracts.extract(fields.get("bio", ""), terms, prefixes))
+            for d in docnums for fields in (searcher.stored_fields(d),)]
 
 
-def _hit(fields: dict, extract: Markup, docnum: int) -> Hit:
+def _hit(fields: dict, extract: Markup) -> Hit:
     return Hit(id=int(fields["id"]), name=fields["name"], headline=fields.get("headline", ""),
                expertise=[t for t in fields.get("expertise", "").split(" ; ") if t],
                extract=extract, status=fields.get("status", "open"),

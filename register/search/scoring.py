@@ -1,0 +1,216 @@
+"""Ranking a page of results: Whoosh's BM25F scores, worked out from cached postings.
+
+Whoosh's collector walks a tree of matcher objects for every matching document
+and every field, in pure Python: at 20,000 profiles a common word takes tens of
+milliseconds, and that was most of a search's time. The documents a search
+shows are already known as a bitset (masks.py); what is left is their scores.
+
+So here each term's postings (document numbers and weights) are read once per
+segment and kept, each field's document lengths once per segment, and a
+search adds up BM25F scores per document with plain dictionaries. The formula,
+its constants and the order of its arithmetic are Whoosh's own (scoring.bm25),
+so the scores are the ones Whoosh gives, and ties fall in Whoosh's order
+(lower document number first). Query parts this module does not take apart
+(phrases) are scored by Whoosh's own matchers. `tests/test_search_scoring.py`
+holds the two to each other.
+"""
+
+from __future__ import annotations
+
+import heapq
+import threading
+import weakref
+from array import array
+from collections import OrderedDict
+
+from whoosh import query as q
+
+from register.search import masks
+
+_lock = threading.Lock()
+
+# Per segment (segments never change once written): each term's postings, and each
+# field's document lengths as Whoosh records them (one byte, so rounded).
+_postings: OrderedDict[tuple, tuple[array, array]] = OrderedDict()
+_postings_size = 0
+POSTINGS_KEPT = 3_000_000  # document numbers across all kept terms: about 24 MB
+_lengths: dict[tuple, list[float]] = {}
+_LENGTH_SEGMENTS_KEPT = 64
+
+
+def _segment_postings(leaf, fieldname: str, text: str) -> tuple[array, array]:
+    global _postings_size
+    reader = leaf.reader()
+    key = (masks.segment_key(reader), fieldname, text)
+    with _lock:
+        found = _postings.get(key)
+        if found is not None:
+            _postings.move_to_end(key)
+            return found
+    ids, weights = array("i"), array("f")
+    if (fieldname, text) in reader:
+        matcher = reader.postings(fieldname, text)
+        while matcher.is_active():
+            ids.append(matcher.id())
+            weights.append(matcher.weight())
+            matcher.next()
+    with _lock:
+        _postings[key] = (ids, weights)
+        _postings_size += len(ids)
+        while _postings_size > POSTINGS_KEPT and len(_postings) > 1:
+            _, (dropped, _) = _postings.popitem(last=False)
+            _postings_size -= len(dropped)
+    return ids, weights
+
+
+def _segment_lengths(leaf, fieldname: str) -> list[float]:
+    reader = leaf.reader()
+    key = (masks.segment_key(reader), fieldname)
+    with _lock:
+        found = _lengths.get(key)
+    if found is None:
+        # Whoosh scores with the recorded length, and 1 where none was recorded.
+        found = [reader.doc_field_length(d, fieldname, 1) or 0
+                 for d in range(reader.doc_count_all())]
+        with _lock:
+            if len(_lengths) >= _LENGTH_SEGMENTS_KEPT:
+                _lengths.pop(next(iter(_lengths)))
+            _lengths[key] = found
+    return found
+
+
+class _Norms:
+    """For one searcher: per field and segment, the length part of BM25F's denominator,
+    K1 * ((1 - B) + B * length / average length), which the average ties to the searcher."""
+
+    def __init__(self, searcher):
+        self.searcher = searcher
+        self.by_field: dict[tuple[str, int], list[float]] = {}
+
+    def get(self, leaf, number: int, fieldname: str) -> list[float]:
+        key = (fieldname, number)
+        found = self.by_field.get(key)
+        if found is None:
+            weighting = self.searcher.weighting
+            k1 = weighting.K1
+            b = weighting._field_B.get(fieldname, weighting.B)
+            average = self.searcher.avg_field_length(fieldname) or 1
+            found = [k1 * ((1 - b) + b * length / average)
+                     for length in _segment_lengths(leaf, fieldname)]
+            self.by_field[key] = found
+        return found
+
+
+_norms: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def _norms_of(searcher) -> _Norms:
+    with _lock:
+        found = _norms.get(searcher)
+        if found is None:
+            found = _norms[searcher] = _Norms(searcher)
+    return found
+
+
+def _leaves(searcher):
+    return [(number, leaf, offset)
+            for number, (leaf, offset) in enumerate(searcher.leaf_searchers())
+            if leaf.reader().segment() is not None]  # an empty index has one bare leaf
+
+
+def _term(searcher, fieldname: str, text: str, boost: float) -> dict[int, float]:
+    scores: dict[int, float] = {}
+    if not searcher.schema[fieldname].scorable:
+        raise _NotOurs  # keyword fields are filtered through masks, never ranked here
+    idf = searcher.idf(fieldname, text)
+    k1_plus_1 = searcher.weighting.K1 + 1
+    norms = _norms_of(searcher)
+    for number, leaf, offset in _leaves(searcher):
+        ids, weights = _segment_postings(leaf, fieldname, text)
+        if not ids:
+            continue
+        norm = norms.get(leaf, number, fieldname)
+        if boost == 1.0:
+            for docnum, tf in zip(ids, weights, strict=True):
+                scores[offset + docnum] = idf * ((tf * k1_plus_1) / (tf + norm[docnum]))
+        else:
+            for docnum, tf in zip(ids, weights, strict=True):
+                scores[offset + docnum] = (idf * ((tf * k1_plus_1) / (tf + norm[docnum]))
+                                           * boost)
+    return scores
+
+
+class _NotOurs(Exception):
+    """A query part whose scores are left to Whoosh's matchers."""
+
+
+def _scores(searcher, node) -> dict[int, float]:
+    if isinstance(node, q.Term):
+        return _term(searcher, node.fieldname, node.text, node.boost)
+    if isinstance(node, q.Prefix):
+        # Whoosh ORs the words the prefix expands to, each scored as a term.
+        words = list(searcher.reader().expand_prefix(node.fieldname, node.text))
+        if not words:
+            return {}
+        if len(words) == 1:
+            return _term(searcher, node.fieldname, words[0], 1.0)
+        return _scores(searcher, q.Or([q.Term(node.fieldname, w) for w in words],
+                                      boost=node.boost))
+    if isinstance(node, (q.Or, q.And)) and type(node) in (q.Or, q.And):
+        parts = [_scores(searcher, child) for child in node.subqueries]
+        parts = [part for part in parts if part] if isinstance(node, q.Or) else parts
+        if not parts:
+            return {}
+        total = dict(parts[0])
+        if isinstance(node, q.Or):
+            for part in parts[1:]:
+                get = total.get
+                for docnum, score in part.items():
+                    total[docnum] = get(docnum, 0.0) + score
+        else:
+            for part in parts[1:]:
+                total = {d: s + part[d] for d, s in total.items() if d in part}
+        if node.boost != 1.0:
+            total = {d: s * node.boost for d, s in total.items()}
+        return total
+    if type(node) is q.Phrase and searcher.schema[node.fieldname].scorable:
+        # Whoosh scores a phrase as the sum of its words' scores, where the phrase is found.
+        found = masks.matching(searcher, masks.for_searcher(searcher), node)
+        if not found:
+            return {}
+        inside = masks.as_bytes(found, searcher.doc_count_all())
+        total: dict[int, float] = {}
+        for word in node.words:
+            for docnum, score in _term(searcher, node.fieldname, word, 1.0).items():
+                if inside[docnum >> 3] >> (docnum & 7) & 1:
+                    total[docnum] = total.get(docnum, 0.0) + score
+        if node.boost != 1.0:
+            total = {d: s * node.boost for d, s in total.items()}
+        return total
+    return _by_whoosh(searcher, node)
+
+
+def _by_whoosh(searcher, node) -> dict[int, float]:
+    """A part's scores from Whoosh's own matchers, segment by segment as its collector runs."""
+    scores: dict[int, float] = {}
+    for _, leaf, offset in _leaves(searcher):
+        matcher = node.matcher(leaf, leaf.context())
+        while matcher.is_active():
+            scores[offset + matcher.id()] = matcher.score()
+            matcher.next()
+    return scores
+
+
+def top(searcher, query, selected: int, size: int, limit: int) -> list[tuple[int, float]]:
+    """The `limit` best (document number, score) among the `selected` documents, best
+    first; equal scores in document order, as Whoosh's collector gives them."""
+    if not selected or limit <= 0:
+        return []
+    try:
+        scores = _scores(searcher, query)
+    except _NotOurs:
+        scores = _by_whoosh(searcher, query)
+    chosen = masks.as_bytes(selected, size)
+    candidates = ((-score, docnum) for docnum, score in scores.items()
+                  if chosen[docnum >> 3] >> (docnum & 7) & 1)
+    return [(docnum, -negative) for negative, docnum in heapq.nsmallest(limit, candidates)]
