@@ -15,6 +15,7 @@ from array import array
 from collections import OrderedDict
 
 from whoosh import query as q
+from whoosh.codec.whoosh3 import W3LeafMatcher
 from whoosh.idsets import BitSet
 
 # The keyword fields that filters and counts use, with every value they can hold.
@@ -47,6 +48,36 @@ def as_bytes(mask: int, size: int) -> bytes:
     return mask.to_bytes((size + 7) // 8 or 1, "little")
 
 
+def postings(reader, fieldname: str, text: str, *, weights: bool = False
+             ) -> tuple[array, array]:
+    """A term's document numbers in one segment (and their weights, if asked), or empties.
+
+    Whoosh's matchers hand these out one posting at a time, a few method calls
+    each; its on-disk matcher keeps a whole block of them decoded, so they are
+    taken a block at a time here (Whoosh 2.7's layout, pinned in pyproject.toml;
+    any other matcher is walked the ordinary way).
+    """
+    ids, found = array("i"), array("f")
+    if (fieldname, text) not in reader:
+        return ids, found
+    matcher = reader.postings(fieldname, text)
+    if isinstance(matcher, W3LeafMatcher):
+        while matcher.is_active():
+            matcher._read_ids()
+            ids.extend(matcher._ids)
+            if weights:
+                matcher._read_weights()
+                found.extend(matcher._weights)
+            matcher._next_block()
+        return ids, found
+    while matcher.is_active():
+        ids.append(matcher.id())
+        if weights:
+            found.append(matcher.weight())
+        matcher.next()
+    return ids, found
+
+
 class _SegmentMasks:
     """Each filter value's documents within one segment, which never changes once written
     (deletions are applied through the live mask)."""
@@ -58,7 +89,7 @@ class _SegmentMasks:
         for fieldname in KEYWORD_FIELDS:
             for value in reader.field_terms(fieldname):
                 self.values[(fieldname, value)] = from_ids(
-                    reader.postings(fieldname, value).all_ids(), self.size)
+                    postings(reader, fieldname, value)[0], self.size)
         published = reader.column_reader("published")
         self.published = [published[docnum] for docnum in range(self.size)]
 
@@ -151,9 +182,7 @@ def _segment_term(leaf, fieldname: str, text: str) -> int:
     reader = leaf.reader()
 
     def compute() -> int:
-        if (fieldname, text) not in reader:
-            return 0
-        return from_ids(reader.postings(fieldname, text).all_ids(), leaf.doc_count_all())
+        return from_ids(postings(reader, fieldname, text)[0], leaf.doc_count_all())
 
     return _remembered((segment_key(reader), fieldname, text), compute)
 
