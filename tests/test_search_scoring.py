@@ -89,3 +89,20 @@ def test_a_page_beyond_the_first_continues_the_same_order(app, spread_register):
         first_one = scoring.top(searcher, query, selected, found.size, 4)
     assert len(first_two) == 8 and first_two[:4] == first_one
     assert [s for _, s in first_two] == sorted((s for _, s in first_two), reverse=True)
+
+
+def test_the_kept_postings_and_term_masks_stay_within_their_budgets(app, spread_register,
+                                                                    monkeypatch):
+    from tests.test_search import find
+
+    before = {typed: find(app, q=typed, accepting="0") for typed in list(QUERIES)[:12]}
+    monkeypatch.setattr(scoring, "POSTINGS_KEPT", 40)
+    monkeypatch.setattr(masks, "TERMS_BYTES_KEPT", 2000)
+    scoring.forget()
+    masks.forget_terms()
+    for typed, names in before.items():
+        services._cache.clear()
+        assert find(app, q=typed, accepting="0") == names, typed  # the same, read again
+        assert scoring._postings_size <= 40 or len(scoring._postings) == 1
+        assert masks._terms_bytes <= 2000 or len(masks._terms) == 1
+    assert scoring._postings and masks._terms  # something is kept, just not too much

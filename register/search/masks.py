@@ -159,12 +159,16 @@ class Masks:
 
 # Per segment, the documents of each term a search has used lately: people search for
 # the same words again and again (active search sends each word several times).
+# Kept within a memory budget rather than a count: at 100,000 profiles one common
+# term's bitset is 12 KB.
 _terms: OrderedDict[tuple[str, str, str], int] = OrderedDict()
-_TERMS_KEPT = 5000
+_terms_bytes = 0
+TERMS_BYTES_KEPT = 16 * 1024 * 1024
 MAX_PREFIX_TERMS = 200
 
 
 def _remembered(key: tuple, compute) -> int:
+    global _terms_bytes
     with _lock:
         found = _terms.get(key)
         if found is not None:
@@ -172,10 +176,24 @@ def _remembered(key: tuple, compute) -> int:
             return found
     found = compute()
     with _lock:
-        _terms[key] = found
-        if len(_terms) > _TERMS_KEPT:
-            _terms.popitem(last=False)
+        if key not in _terms:
+            _terms[key] = found
+            _terms_bytes += _cost(found)
+        while _terms_bytes > TERMS_BYTES_KEPT and len(_terms) > 1:
+            _terms_bytes -= _cost(_terms.popitem(last=False)[1])
     return found
+
+
+def forget_terms() -> None:
+    """Drop every remembered term (the benchmark's cold start)."""
+    global _terms_bytes
+    with _lock:
+        _terms.clear()
+        _terms_bytes = 0
+
+
+def _cost(mask: int) -> int:
+    return mask.bit_length() // 8 + 100  # the int's bits, the key and the entry
 
 
 def _segment_term(leaf, fieldname: str, text: str) -> int:

@@ -40,6 +40,16 @@ _lengths: dict[tuple, array] = {}
 _LENGTH_SEGMENTS_KEPT = 64
 
 
+def forget() -> None:
+    """Drop every kept posting list, length and norm (the benchmark's cold start)."""
+    global _postings_size
+    with _lock:
+        _postings.clear()
+        _postings_size = 0
+        _lengths.clear()
+        _norms.clear()
+
+
 def _segment_postings(leaf, fieldname: str, text: str) -> tuple[array, array]:
     global _postings_size
     reader = leaf.reader()

@@ -221,9 +221,9 @@ def _lookups(searcher):
 
 
 def whoosh_part(searcher, params: SearchParams):
-    """What the search hands Whoosh for a page's ranking, as keyword arguments of
-    searcher.search(); None when nothing is typed (no ranking is asked of Whoosh then).
-    For the benchmark's "Whoosh alone" reference: the same query, filter and order."""
+    """A page's ranking as keyword arguments of Whoosh's searcher.search(): the query,
+    the documents it may return and the order; None when nothing is typed. The search
+    ranks with scoring.top instead; the benchmark runs both on the same work."""
     found = masks.for_searcher(searcher)
     built = text_query.build(params.text, **_lookups(searcher))
     if built.query is None:
