@@ -1,7 +1,7 @@
 """Figures about mentorships and their evaluations, from the mentorships area's rules.
 
 What "stalled" means and when evaluation figures may be shown belong to
-register.mentorships.services (stalled_clause, evaluation_aggregates); this
+register.mentorships.services (stalled_clause, evaluation_aggregates_by_role); this
 module only counts with them, so the report and the mentorship pages agree.
 """
 
@@ -61,12 +61,14 @@ def figures(period, now: datetime):
     if not any(count for _, count in closed_rows):
         closed_rows = []
 
-    held = scoped(Meeting.status == Meeting.HELD, Meeting.starts_at >= period.since,
-                  Meeting.starts_at < period.until)
-    meetings_held, minutes = db.session.execute(
-        select(func.count(), func.coalesce(func.sum(Meeting.minutes), 0))
-        .select_from(Meeting).join(Mentorship, Mentorship.id == Meeting.mentorship_id)
-        .where(held)).one()
+    held = select(func.count(), func.coalesce(func.sum(Meeting.minutes), 0)).where(
+        Meeting.status == Meeting.HELD, Meeting.starts_at >= period.since,
+        Meeting.starts_at < period.until)
+    if sector is not None:
+        # Only a sector needs the mentorship; every meeting has one (a foreign key), so
+        # without a sector the join would add nothing but a lookup per meeting.
+        held = held.join(Mentorship, Mentorship.id == Meeting.mentorship_id).where(sector)
+    meetings_held, minutes = db.session.execute(held).one()
 
     # Time from acceptance (the mentorship starting) to its first meeting held, for
     # mentorships started in the period.
@@ -111,8 +113,7 @@ def evaluation_table(period, mentorships) -> Table:
     if sector is not None:
         closed = and_(closed, sector)
     ids = select(Mentorship.id).where(closed)
-    by_role = {role: mentorships.evaluation_aggregates(ids, role=role)
-               for role in ("mentee", "mentor")}
+    by_role = mentorships.evaluation_aggregates_by_role(ids)
     behaviour = dict(db.session.execute(
         select(Evaluation.role, func.count()).where(Evaluation.mentorship_id.in_(ids),
                                                     func.length(Evaluation.what_changed) > 0)
