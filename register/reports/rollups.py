@@ -16,7 +16,7 @@ from __future__ import annotations
 import json
 from datetime import UTC, date, datetime, time, timedelta
 
-from sqlalchemy import Text, and_, cast, func, select
+from sqlalchemy import Text, and_, case, cast, func, select
 
 from register.database import utcnow
 from register.extensions import db
@@ -66,18 +66,27 @@ def request_days(since: datetime, until: datetime, by: str = "day") -> dict[str,
     day = _day(IntroRequest.created_at, by)
     sent = and_(IntroRequest.created_at >= since, IntroRequest.created_at < until)
 
-    def grouped(*columns, where=sent):
+    def grouped(*columns):
         return db.session.execute(
             select(day, MentorProfile.sector, *columns, func.count()).select_from(IntroRequest)
             .join(MentorProfile, MentorProfile.id == IntroRequest.profile_id)
-            .where(where).group_by(day, MentorProfile.sector, *columns)).all()
+            .where(sent).group_by(day, MentorProfile.sector, *columns)).all()
 
-    for when, sector, state, reason, n in grouped(IntroRequest.state,
-                                                  IntroRequest.decline_reason):
+    # The mentors' own answers; automatic declines (a pause) carry a closed_note.
+    answered = and_(IntroRequest.answered_at.is_not(None), IntroRequest.closed_note.is_(None),
+                    IntroRequest.state.in_([IntroRequest.ACCEPTED, IntroRequest.DECLINED]))
+    # Outcomes, reasons and hours to answer in one pass over ix_intro_request_figures,
+    # which holds every column they read; hours are NULL for requests not answered so.
+    hours = case((answered, whole_units(IntroRequest.created_at, IntroRequest.answered_at,
+                                        3600)), else_=None)
+    for when, sector, state, reason, taken, n in grouped(
+            IntroRequest.state, IntroRequest.decline_reason, hours):
         counts = slot(when, sector)
         add(counts["s"], state, n)
         if state == IntroRequest.DECLINED:
             add(counts["r"], reason or "", n)
+        if taken is not None:
+            add(counts["h"], _rounded(taken), n)
     for when, sector, knowing, contexts, n in grouped(cast(IntroRequest.knowing, Text),
                                                       cast(IntroRequest.contexts, Text)):
         counts = slot(when, sector)
@@ -85,13 +94,6 @@ def request_days(since: datetime, until: datetime, by: str = "day") -> dict[str,
             add(counts["k"], code, n)
         for code in json.loads(contexts or "[]"):
             add(counts["c"], code, n)
-    # The mentors' own answers; automatic declines (a pause) carry a closed_note.
-    answered = and_(sent, IntroRequest.answered_at.is_not(None),
-                    IntroRequest.closed_note.is_(None),
-                    IntroRequest.state.in_([IntroRequest.ACCEPTED, IntroRequest.DECLINED]))
-    for when, sector, hours, n in grouped(
-            whole_units(IntroRequest.created_at, IntroRequest.answered_at, 3600), where=answered):
-        add(slot(when, sector)["h"], _rounded(hours), n)
     return days
 
 

@@ -23,11 +23,12 @@ Definitions, in one place:
 
 from __future__ import annotations
 
+import functools
 import json
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 
-from sqlalchemy import Text, and_, case, cast, func, literal, or_, select
+from sqlalchemy import Text, and_, case, cast, func, literal, or_, select, type_coerce
 
 from register.extensions import db
 from register.introductions import vocabulary as ivocab
@@ -43,6 +44,7 @@ from register.reports.tables import (
     chart,
     csv_safe,
     describe_duration,
+    dialect,
     nearest_rank,
 )
 
@@ -232,8 +234,10 @@ def _tally(groups, dimensions: tuple[str, ...]) -> dict[str, dict[str, list[int]
     most); each combination's numbers are added to every code in it here.
     """
     totals: dict[str, dict[str, list[int]]] = {name: {} for name in dimensions}
+    # Hundreds of groups share a few dozen distinct lists: read each list once.
+    codes_in = functools.lru_cache(maxsize=None)(lambda text: json.loads(text or "[]"))
     for knowing, contexts, sector, *numbers in groups:
-        lists = (json.loads(knowing or "[]"), json.loads(contexts or "[]"), [sector or ""])
+        lists = (codes_in(knowing), codes_in(contexts), [sector or ""])
         for name, codes in zip(dimensions, lists, strict=True):
             for code in codes:
                 slot = totals[name].setdefault(code, [0] * len(numbers))
@@ -245,13 +249,16 @@ def _tally(groups, dimensions: tuple[str, ...]) -> dict[str, dict[str, list[int]
 def supply_and_demand(period: Period, today: date, days: dict | None = None) -> list[Table]:
     """Published mentors and their spare places by form of knowing, purpose and sector,
     against what mentees ask for: objectives, requests sent and searches."""
-    active = (select(Mentorship.mentor_id, func.count().label("active"))
-              .where(Mentorship.status == Mentorship.ACTIVE)
-              .group_by(Mentorship.mentor_id).subquery())
+    # A mentor's active mentorships, counted per profile from ix_mentorship_mentor_status:
+    # cheaper than joining all mentors' counts, which SQLite must first gather and index.
+    active = (select(func.count()).where(Mentorship.mentor_id == MentorProfile.user_id,
+                                         Mentorship.status == Mentorship.ACTIVE)
+              .scalar_subquery())
     paused = and_(MentorProfile.paused,
                   or_(MentorProfile.away_until.is_(None), MentorProfile.away_until > today))
-    left = MentorProfile.capacity - func.coalesce(active.c.active, 0)
-    spare = case((paused, 0), (left > 0, left), else_=0)
+    # The places left, never below none; named once so the count runs once per profile.
+    larger = func.max if dialect() == "sqlite" else func.greatest
+    spare = case((paused, 0), else_=larger(MentorProfile.capacity - active, 0))
     published = MentorProfile.state == MentorProfile.PUBLISHED
     if period.sector:
         published = and_(published, MentorProfile.sector == period.sector)
@@ -260,12 +267,17 @@ def supply_and_demand(period: Period, today: date, days: dict | None = None) -> 
     # Each source grouped by its lists (as their JSON text) and sector in the
     # database: one pass each.
     def text(column):
-        return cast(column, Text)
+        if dialect() == "sqlite":
+            # SQLite keeps JSON as its text already: grouping by the column itself (not a
+            # CAST of it) lets the published profiles be read in ix_mentor_profile_supply's
+            # order, with no sort.
+            return type_coerce(column, Text)
+        return cast(column, Text)  # PostgreSQL's json has no equality to group by
 
     supply = _tally(db.session.execute(
         select(text(MentorProfile.knowing), text(MentorProfile.contexts), MentorProfile.sector,
                func.count(), func.sum(spare))
-        .outerjoin(active, active.c.mentor_id == MentorProfile.user_id).where(published)
+        .where(published)
         .group_by(text(MentorProfile.knowing), text(MentorProfile.contexts),
                   MentorProfile.sector)).all(), dimensions)
     wanted = MenteeObjectives.sector == period.sector if period.sector else literal(True)
