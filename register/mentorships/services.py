@@ -21,7 +21,7 @@ from zoneinfo import ZoneInfo
 
 from flask import current_app
 from itsdangerous import BadSignature, Signer
-from sqlalchemy import Integer, and_, cast, exists, func, or_, select, update
+from sqlalchemy import Integer, and_, case, cast, exists, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.sql.elements import ColumnElement
 
@@ -710,6 +710,8 @@ class EvaluationAggregates:
     usefulness: float | None = None
     goals_met: float | None = None
     would_recommend: float | None = None  # a share, 0 to 1
+    # How many answers said what changed (behaviour): a count, like `answers`.
+    described_change: int = 0
 
     @property
     def enough(self) -> bool:
@@ -730,15 +732,17 @@ def _of_mentorships(query, mentorships):
 
 
 _AGGREGATES = (func.count(Evaluation.id), func.avg(Evaluation.usefulness),
-               func.avg(Evaluation.goals_met), func.avg(cast(Evaluation.would_recommend, Integer)))
+               func.avg(Evaluation.goals_met), func.avg(cast(Evaluation.would_recommend, Integer)),
+               func.count(case((func.length(Evaluation.what_changed) > 0, 1))))
 
 
-def _aggregates(count, usefulness, goals_met, recommend) -> EvaluationAggregates:
+def _aggregates(count, usefulness, goals_met, recommend, described) -> EvaluationAggregates:
     if (count or 0) < MIN_ANSWERS_FOR_AGGREGATES:
-        return EvaluationAggregates(answers=count or 0)
+        return EvaluationAggregates(answers=count or 0, described_change=described or 0)
     return EvaluationAggregates(answers=count, usefulness=round(float(usefulness), 1),
                                 goals_met=round(float(goals_met), 1),
-                                would_recommend=round(float(recommend), 2))
+                                would_recommend=round(float(recommend), 2),
+                                described_change=described or 0)
 
 
 def evaluation_aggregates(mentorships=None, *, role: str | None = None) -> EvaluationAggregates:

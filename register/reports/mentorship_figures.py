@@ -13,7 +13,7 @@ from sqlalchemy import and_, func, select
 
 from register.extensions import db
 from register.mentors.models import MentorProfile
-from register.mentorships.models import Evaluation, Meeting, Mentorship
+from register.mentorships.models import Meeting, Mentorship
 from register.reports.tables import Table, chart, nearest_rank, whole_units
 
 MIN_ANSWERS = 3
@@ -114,10 +114,6 @@ def evaluation_table(period, mentorships) -> Table:
         closed = and_(closed, sector)
     ids = select(Mentorship.id).where(closed)
     by_role = mentorships.evaluation_aggregates_by_role(ids)
-    behaviour = dict(db.session.execute(
-        select(Evaluation.role, func.count()).where(Evaluation.mentorship_id.in_(ids),
-                                                    func.length(Evaluation.what_changed) > 0)
-        .group_by(Evaluation.role)).all())
 
     def shown(role: str, value, style: str):
         found = by_role[role]
@@ -126,7 +122,7 @@ def evaluation_table(period, mentorships) -> Table:
         return f"{value * 100:.0f}%" if style == "share" else f"{value:.1f} of 5"
 
     def changed(role: str):
-        count = behaviour.get(role, 0)
+        count = by_role[role].described_change
         return count if count >= MIN_ANSWERS else (f"– ({SUPPRESSED})" if count else "–")
 
     rows = [

@@ -13,7 +13,6 @@ its account stays counted, as it happened.
 
 from __future__ import annotations
 
-import json
 from datetime import UTC, date, datetime, time, timedelta
 
 from sqlalchemy import Text, and_, case, cast, func, select
@@ -23,7 +22,7 @@ from register.extensions import db
 from register.introductions.models import IntroRequest
 from register.mentors.models import MentorProfile
 from register.reports.models import RequestDay
-from register.reports.tables import dialect, whole_units
+from register.reports.tables import codes_in, dialect, whole_units
 
 # Requests expire 14 days after they are sent (the worker expires them before it rolls
 # days up), so a day 16 days old has nothing left to change.
@@ -90,9 +89,9 @@ def request_days(since: datetime, until: datetime, by: str = "day") -> dict[str,
     for when, sector, knowing, contexts, n in grouped(cast(IntroRequest.knowing, Text),
                                                       cast(IntroRequest.contexts, Text)):
         counts = slot(when, sector)
-        for code in json.loads(knowing or "[]"):
+        for code in codes_in(knowing):
             add(counts["k"], code, n)
-        for code in json.loads(contexts or "[]"):
+        for code in codes_in(contexts):
             add(counts["c"], code, n)
     return days
 

@@ -23,8 +23,6 @@ Definitions, in one place:
 
 from __future__ import annotations
 
-import functools
-import json
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 
@@ -42,6 +40,7 @@ from register.reports.tables import (
     Table,
     as_csv,
     chart,
+    codes_in,
     csv_safe,
     describe_duration,
     dialect,
@@ -234,8 +233,6 @@ def _tally(groups, dimensions: tuple[str, ...]) -> dict[str, dict[str, list[int]
     most); each combination's numbers are added to every code in it here.
     """
     totals: dict[str, dict[str, list[int]]] = {name: {} for name in dimensions}
-    # Hundreds of groups share a few dozen distinct lists: read each list once.
-    codes_in = functools.lru_cache(maxsize=None)(lambda text: json.loads(text or "[]"))
     for knowing, contexts, sector, *numbers in groups:
         lists = (codes_in(knowing), codes_in(contexts), [sector or ""])
         for name, codes in zip(dimensions, lists, strict=True):

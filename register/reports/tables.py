@@ -4,7 +4,9 @@ helpers that read the same on SQLite and PostgreSQL."""
 from __future__ import annotations
 
 import csv
+import functools
 import io
+import json
 import math
 from dataclasses import dataclass
 
@@ -70,6 +72,15 @@ def whole_units(start, end, seconds: int):
     if dialect() == "postgresql":
         return cast(func.floor(units), Integer)
     return cast(units, Integer)  # SQLite's CAST truncates
+
+
+@functools.lru_cache(maxsize=4096)
+def codes_in(text: str | None) -> tuple[str, ...]:
+    """The codes in a list as the database stores it (JSON text, '["why", "how"]').
+
+    Grouped rows repeat a few dozen distinct lists hundreds of times, so each is
+    read once and remembered (a list's text always means the same codes)."""
+    return tuple(json.loads(text or "[]"))
 
 
 def nearest_rank(histogram: dict[int, int], share: float) -> int | None:
