@@ -293,7 +293,8 @@ def main() -> None:
 
     port = free_port()
     server = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "--workers", "2", "--bind", f"127.0.0.1:{port}",
+        [sys.executable, "-m", "gunicorn", "-c", "deploy/gunicorn.conf.py", "--workers", "2",
+         "--bind", f"127.0.0.1:{port}",
          "--log-level", "warning", "wsgi:app"],
         # Limits counted in memory need one worker in production; the benchmark measures
         # two and sends no form, so it says so (WEB_CONCURRENCY=1 keeps the check quiet).

@@ -203,7 +203,8 @@ class Processes:
     def start_web(self, host: str) -> int:
         port = free_port()
         self.hosts[host] = {"port": port}
-        self.start(f"web-{host}", [BIN / "gunicorn", "--workers", "2", "--timeout", "30",
+        self.start(f"web-{host}", [BIN / "gunicorn", "-c", "deploy/gunicorn.conf.py",
+                                   "--workers", "2", "--timeout", "30",
                                    "--graceful-timeout", "5", "--bind", f"127.0.0.1:{port}",
                                    "wsgi:app"], host)
         return port

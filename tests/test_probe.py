@@ -586,13 +586,16 @@ def gunicorn(tmp_path_factory):
     bin_dir = Path(sys.executable).parent
     subprocess.run([str(bin_dir / "flask"), "--app", "wsgi", "db", "upgrade"], cwd=root,
                    env=env, check=True, capture_output=True, timeout=120)
-    server = subprocess.Popen([str(bin_dir / "gunicorn"), "--workers", "1", "--bind",
-                               f"127.0.0.1:{port}", "wsgi:app"], cwd=root, env=env,
+    server = subprocess.Popen([str(bin_dir / "gunicorn"), "-c", "deploy/gunicorn.conf.py",
+                               "--workers", "1", "--bind", f"127.0.0.1:{port}", "wsgi:app"],
+                              cwd=root, env=env,
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    # Ready once a worker answers, not once the port is open: on a busy machine the
+    # worker may still be loading the app while the arbiter already listens.
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         try:
-            with socket.create_connection(("127.0.0.1", port), timeout=1):
+            if raw(port, "/healthz")[0] == 200:
                 break
         except OSError:
             time.sleep(0.2)

@@ -106,3 +106,38 @@ def test_the_kept_postings_and_term_masks_stay_within_their_budgets(app, spread_
         assert scoring._postings_size <= 40 or len(scoring._postings) == 1
         assert masks._terms_bytes <= 2000 or len(masks._terms) == 1
     assert scoring._postings and masks._terms  # something is kept, just not too much
+
+
+def test_a_web_worker_reads_the_index_before_its_first_request(app, spread_register):
+    import logging
+    import runpy
+    from pathlib import Path
+    from types import SimpleNamespace
+
+    hooks = runpy.run_path(str(Path(__file__).resolve().parent.parent / "deploy"
+                               / "gunicorn.conf.py"))
+    assert hooks["timeout"] == 30
+    scoring.forget()
+    masks._segments.clear()
+    with app.app_context():
+        leaves = len(index.searcher().leaf_searchers())
+    # As gunicorn does, in the worker's thread, once the app has loaded.
+    hooks["post_worker_init"](SimpleNamespace(wsgi=app, log=logging.getLogger("gunicorn")))
+    assert len(masks._segments) == leaves
+    assert {field for _, field in scoring._lengths} == set(text_query.FIELDS)
+    assert len(scoring._lengths) == leaves * len(text_query.FIELDS)
+
+
+def test_a_worker_without_an_index_starts_all_the_same(app, caplog):
+    import logging
+    import runpy
+    from pathlib import Path
+    from types import SimpleNamespace
+
+    hooks = runpy.run_path(str(Path(__file__).resolve().parent.parent / "deploy"
+                               / "gunicorn.conf.py"))
+    log = logging.getLogger("gunicorn.test")
+    with caplog.at_level(logging.INFO, logger="gunicorn.test"):
+        hooks["post_worker_init"](SimpleNamespace(wsgi=app, log=log))
+        hooks["post_worker_init"](SimpleNamespace(wsgi=object(), log=log))  # app failed to load
+    assert "Search not warmed: the index cannot be read yet" in caplog.text

@@ -141,6 +141,14 @@ def _norms_of(searcher) -> _Norms:
     return found
 
 
+def warm(searcher, fieldnames) -> None:
+    """Read each text field's lengths and norms for `searcher` now, not in a request."""
+    norms = _norms_of(searcher)
+    for number, leaf, _ in _leaves(searcher):
+        for fieldname in fieldnames:
+            norms.get(leaf, number, fieldname)
+
+
 def _leaves(searcher):
     return [(number, leaf, offset)
             for number, (leaf, offset) in enumerate(searcher.leaf_searchers())

@@ -193,6 +193,20 @@ def search(params: SearchParams) -> Results:
     return _degraded(params)
 
 
+def warm() -> bool:
+    """Do a search's one-off reading now: open this thread's searcher, build its filter
+    bitsets, read the text fields' lengths. A web worker calls it before its first
+    request (deploy/gunicorn.conf.py), so no person waits for it. False if the index
+    cannot be read (the first search then answers from the database, as ever)."""
+    try:
+        searcher = index.searcher()
+        masks.for_searcher(searcher)
+        scoring.warm(searcher, text_query.FIELDS)
+    except index.IndexUnavailable:
+        return False
+    return True
+
+
 def _degraded(params: SearchParams) -> Results:
     documents, total = fallback.listing(params, PAGE_SIZE)
     hits = [_hit(doc, extracts.extract(doc.get("bio", ""))) for doc in documents]
