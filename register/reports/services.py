@@ -232,14 +232,21 @@ def _tally(groups, dimensions: tuple[str, ...]) -> dict[str, dict[str, list[int]
     The database groups the rows by their lists (a few hundred combinations at
     most); each combination's numbers are added to every code in it here.
     """
-    totals: dict[str, dict[str, list[int]]] = {name: {} for name in dimensions}
+    # Each list recurs across many groups: add the numbers up per list (or sector)
+    # first, then spread each list's totals over its codes.
+    per_list: dict[tuple[int, str | None], list[int]] = {}
     for knowing, contexts, sector, *numbers in groups:
-        lists = (codes_in(knowing), codes_in(contexts), [sector or ""])
-        for name, codes in zip(dimensions, lists, strict=True):
-            for code in codes:
-                slot = totals[name].setdefault(code, [0] * len(numbers))
-                for index, number in enumerate(numbers):
-                    slot[index] += int(number or 0)
+        for key in ((0, knowing), (1, contexts), (2, sector)):
+            slot = per_list.setdefault(key, [0] * len(numbers))
+            for index, number in enumerate(numbers):
+                slot[index] += int(number or 0)
+    totals: dict[str, dict[str, list[int]]] = {name: {} for name in dimensions}
+    for (position, value), numbers in per_list.items():
+        codes = codes_in(value) if position < 2 else [value or ""]  # two lists, a sector
+        for code in codes:
+            slot = totals[dimensions[position]].setdefault(code, [0] * len(numbers))
+            for index, number in enumerate(numbers):
+                slot[index] += number
     return totals
 
 
