@@ -208,6 +208,50 @@ def test_evaluations_are_shown_only_with_three_answers(app):
         assert {row[0]: row[1] for row in tables[0].rows}["Goals met"] == 3
 
 
+@BOTH_BACKENDS
+def test_places_meetings_and_changes_count_right_at_the_edges(app):
+    """A mentor with more mentees than places has none free (not fewer than none); a
+    pause that has ended frees the places again; a sector's meetings are its own; and
+    "said what changed" is a number once three answers said something."""
+    with app.app_context():
+        r = Register()
+        over = r.mentor(sector="nhs", knowing=("why",), capacity=1)
+        back = r.mentor(sector="nhs", knowing=("how",), capacity=2, paused=True)
+        back.away_until = date(2026, 6, 1)  # the pause ended before NOW
+        other = r.mentor(sector="academia", knowing=("whom",), capacity=1)
+        for _ in range(2):
+            db.session.add(Mentorship(mentor_id=over.user_id, mentee_id=r.person().id,
+                                      started_at=at(2, 1)))
+        for n in range(3):
+            ship = Mentorship(mentor_id=other.user_id, mentee_id=r.person().id,
+                              started_at=at(1, 2), status=Mentorship.CLOSED,
+                              closed_at=at(4, 2), close_reason="goals_met")
+            db.session.add(ship)
+            db.session.flush()
+            db.session.add(Evaluation(mentorship_id=ship.id, role="mentee", usefulness=4,
+                                      would_recommend=True, goals_met=3,
+                                      what_changed=f"Change {n}."))
+            db.session.add(Meeting(mentorship_id=ship.id, uid=f"edge{ship.id}",
+                                   starts_at=at(1, 9), minutes=60, format="video",
+                                   status=Meeting.HELD))
+        db.session.commit()
+
+        knowing, _, sectors = services.supply_and_demand(PERIOD, NOW.date())
+        free = {row[0]: row[2] for row in knowing.rows}
+        assert free["Knowing why"] == 0  # two mentees on one place
+        assert free["Knowing how"] == 2  # back from the pause
+        assert {row[0]: row[2] for row in sectors.rows}["NHS"] == 2
+
+        everything = services.figures(PERIOD, NOW)
+        assert everything.mentorship_summary["meetings_held"] == 3
+        nhs = services.figures(services.Period(PERIOD.start, PERIOD.end, "nhs"), NOW)
+        assert nhs.mentorship_summary["meetings_held"] == 0
+        assert nhs.mentorship_summary["hours"] == 0
+        mentees = {row[1]: row[2] for row in everything.evaluation.rows}
+        assert mentees["Said what changed (answers)"] == 3
+        assert mentees["Evaluations answered"] == 3
+
+
 def _mentorships_services():
     from register.mentorships import services as mentorships
 
