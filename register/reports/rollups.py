@@ -1,7 +1,7 @@
 """Requests counted per day and sector: live for recent days, kept for days that are done.
 
-`request_days(since, until)` counts a range of days with three grouped
-queries (outcomes and reasons; what was asked for; hours to answer). The
+`request_days(since, until)` counts a range of days with two grouped
+queries (outcomes, reasons and hours to answer; what was asked for). The
 figures page adds up those days. A day 16 days old can no longer change
 (every request sent that day has been answered, withdrawn or has expired),
 so `roll_up()` (run by the worker) keeps its counts in RequestDay and the
