@@ -124,12 +124,11 @@ def clear_caches() -> None:
     """Forget what the search keeps from one search to the next (pages, terms' postings
     and bitsets, spellings), as for a search the first of its kind. What a worker reads
     once when it starts (filter bitsets, field lengths: services.warm) stays read."""
-    from register.search import masks, scoring, services, spelling
+    from register.search import masks, services, spelling
 
     with services._cache_lock:
         services._cache.clear()
     masks.forget_terms()
-    scoring.forget()
     with spelling._lock:
         spelling._near_cache.clear()
 

@@ -96,16 +96,15 @@ def test_the_kept_postings_and_term_masks_stay_within_their_budgets(app, spread_
     from tests.test_search import find
 
     before = {typed: find(app, q=typed, accepting="0") for typed in list(QUERIES)[:12]}
-    monkeypatch.setattr(scoring, "POSTINGS_KEPT", 40)
+    monkeypatch.setattr(masks, "POSTINGS_KEPT", 40)
     monkeypatch.setattr(masks, "TERMS_BYTES_KEPT", 2000)
-    scoring.forget()
     masks.forget_terms()
     for typed, names in before.items():
         services._cache.clear()
         assert find(app, q=typed, accepting="0") == names, typed  # the same, read again
-        assert scoring._postings_size <= 40 or len(scoring._postings) == 1
+        assert masks._postings_size <= 40 or len(masks._postings) == 1
         assert masks._terms_bytes <= 2000 or len(masks._terms) == 1
-    assert scoring._postings and masks._terms  # something is kept, just not too much
+    assert masks._postings and masks._terms  # something is kept, just not too much
 
 
 def test_a_web_worker_reads_the_index_before_its_first_request(app, spread_register):
@@ -117,7 +116,7 @@ def test_a_web_worker_reads_the_index_before_its_first_request(app, spread_regis
     hooks = runpy.run_path(str(Path(__file__).resolve().parent.parent / "deploy"
                                / "gunicorn.conf.py"))
     assert hooks["timeout"] == 30
-    scoring.forget(lengths=True)
+    scoring.forget()
     masks._segments.clear()
     with app.app_context():
         leaves = len(index.searcher().leaf_searchers())

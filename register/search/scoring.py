@@ -21,7 +21,6 @@ import heapq
 import threading
 import weakref
 from array import array
-from collections import OrderedDict
 
 from whoosh import query as q
 from whoosh.codec.whoosh3 import LENGTHS_COLUMN
@@ -31,44 +30,17 @@ from register.search import masks
 
 _lock = threading.Lock()
 
-# Per segment (segments never change once written): each term's postings, and each
-# field's document lengths as Whoosh records them (one byte, so rounded).
-_postings: OrderedDict[tuple, tuple[array, array]] = OrderedDict()
-_postings_size = 0
-POSTINGS_KEPT = 3_000_000  # document numbers across all kept terms: about 24 MB
+# Per segment (segments never change once written): each field's document lengths
+# as Whoosh records them (one byte, so rounded). Terms' postings are kept by masks.py.
 _lengths: dict[tuple, array] = {}
 _LENGTH_SEGMENTS_KEPT = 64
 
 
-def forget(*, lengths: bool = False) -> None:
-    """Drop every kept posting list (the benchmark's first search of its kind); with
-    `lengths`, the field lengths and norms too, which a worker reads when it starts."""
-    global _postings_size
+def forget() -> None:
+    """Drop the field lengths and norms a worker reads when it starts (for tests)."""
     with _lock:
-        _postings.clear()
-        _postings_size = 0
-        if lengths:
-            _lengths.clear()
-            _norms.clear()
-
-
-def _segment_postings(leaf, fieldname: str, text: str) -> tuple[array, array]:
-    global _postings_size
-    reader = leaf.reader()
-    key = (masks.segment_key(reader), fieldname, text)
-    with _lock:
-        found = _postings.get(key)
-        if found is not None:
-            _postings.move_to_end(key)
-            return found
-    ids, weights = masks.postings(reader, fieldname, text, weights=True)
-    with _lock:
-        _postings[key] = (ids, weights)
-        _postings_size += len(ids)
-        while _postings_size > POSTINGS_KEPT and len(_postings) > 1:
-            _, (dropped, _) = _postings.popitem(last=False)
-            _postings_size -= len(dropped)
-    return ids, weights
+        _lengths.clear()
+        _norms.clear()
 
 
 # Whoosh keeps a field's length in a document as one byte; these are the lengths it
@@ -165,7 +137,7 @@ def _term(searcher, fieldname: str, text: str, boost: float) -> dict[int, float]
     k1_plus_1 = searcher.weighting.K1 + 1
     norms = _norms_of(searcher)
     for number, leaf, offset in _leaves(searcher):
-        ids, weights = _segment_postings(leaf, fieldname, text)
+        ids, weights = masks.segment_postings(leaf.reader(), fieldname, text)
         if not ids:
             continue
         norm = norms.get(leaf, number, fieldname)
