@@ -408,6 +408,34 @@ def test_closing_frees_capacity_keeps_the_record_and_cannot_happen_twice(app, pa
         services.plan_meeting(mentorship(mid), by=person(mentee), draft=meeting_draft())
 
 
+def test_a_deleted_account_closes_its_mentorships_and_tells_the_other_person(app, pair,
+                                                                           mailbox):
+    from register.auth import services as accounts
+    from tests.conftest import TEST_PASSWORD
+
+    mentor, mentee, mid = pair(capacity=1)
+    in_app(app, lambda: services.plan_meeting(mentorship(mid), by=person(mentor),
+                                              draft=meeting_draft()))
+    mailbox.deliver()
+    before = len(mailbox.received)
+
+    in_app(app, lambda: accounts.delete_account(person(mentee), TEST_PASSWORD))
+    with app.test_request_context():
+        closed = mentorship(mid)
+        assert closed.status == Mentorship.CLOSED
+        assert services.close_reason_label(closed) == (
+            "Another reason: The other person deleted their account.")
+        assert [m.status for m in services.meetings(closed)] == ["cancelled"]
+        # The mentor's place is free again.
+        assert mentors.availability(mentors.profile_of(person(mentor))).taking_requests
+    mailbox.deliver()
+    received = mailbox.received[before:]
+    to_mentor = sorted(m.subject for m in received if MENTOR in m.rcpt_tos)
+    assert "Your mentorship has been closed: a few minutes to reflect" in to_mentor
+    assert any(s.startswith("Meeting cancelled") for s in to_mentor)
+    assert not [m for m in received if MENTEE in m.rcpt_tos]  # that address is gone
+
+
 def test_reflection_is_private_and_comes_after_closing(app, pair, browser):
     mentor, mentee, mid = pair()
     reflection = services.ReflectionDraft(learned="To ask for the stretch project.")

@@ -282,19 +282,12 @@ def delete_account(user: User, password: str) -> None:
 
 def _leave_the_register(user: User) -> None:
     # Before the name and address go: the people waiting on this account are
-    # told, its profile leaves the register, and its mentorships end. Requests and
-    # profiles live in areas above this one, which listen (register/signals.py).
+    # told, its profile leaves the register, and its mentorships end. Requests,
+    # profiles and mentorships live in areas above this one, which listen
+    # (register/signals.py).
     from register import signals
-    from register.mentorships.models import Mentorship
 
     signals.account_leaving.send(user)
-    now = utcnow()
-    for mentorship in db.session.scalars(select(Mentorship).where(
-            (Mentorship.mentor_id == user.id) | (Mentorship.mentee_id == user.id),
-            Mentorship.status == Mentorship.ACTIVE)):
-        mentorship.status = Mentorship.CLOSED
-        mentorship.closed_at = now
-        mentorship.close_reason = "An account was deleted."
 
 
 def create_admin(email: str, *, name: str | None = None, password: str | None = None

@@ -25,6 +25,7 @@ from sqlalchemy import Integer, and_, case, cast, exists, func, or_, select, upd
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.sql.elements import ColumnElement
 
+from register import signals
 from register.auth.models import User
 from register.database import utcnow
 from register.errors import RuleBroken
@@ -583,6 +584,23 @@ def close(mentorship: Mentorship, *, by: User, reason: str, note: str = "",
                                    evaluation_token=issue_link(mentorship, person,
                                                                PersonalLink.EVALUATION,
                                                                "closed", now=now))
+
+
+ACCOUNT_DELETED_NOTE = "The other person deleted their account."
+
+
+@signals.account_leaving.connect
+def close_for_deleted_account(user: User) -> int:
+    """Close the active mentorships of a person deleting their account, as if they had
+    closed each one: planned meetings leave both calendars, and the other person is told
+    and can still reflect and evaluate. How many were closed."""
+    ended = 0
+    for mentorship in db.session.scalars(select(Mentorship).where(
+            or_(Mentorship.mentor_id == user.id, Mentorship.mentee_id == user.id),
+            Mentorship.status == Mentorship.ACTIVE)).all():
+        close(mentorship, by=user, reason="other", note=ACCOUNT_DELETED_NOTE)
+        ended += 1
+    return ended
 
 
 def close_reason_label(mentorship: Mentorship) -> str:
