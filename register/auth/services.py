@@ -59,7 +59,6 @@ def _set_password(user: User, password: str) -> None:
         raise AuthError(problems[0], field="password")
     user.password_hash = hash_password(password)
     user.password_changed_at = utcnow()
-    user.session_version = (user.session_version or 0) + 1
     if user.id is not None:
         # Whoever held the old password may have left sessions open or links
         # waiting (an email change to their own address): all of them end.
@@ -276,7 +275,6 @@ def delete_account(user: User, password: str) -> None:
     user.password_hash = None
     user.is_admin = False
     user.deleted_at = utcnow()
-    user.session_version += 1
     sessions.end_all(user)
 
 
