@@ -4,6 +4,8 @@ The number of workers comes from WEB_CONCURRENCY (gunicorn reads it), and
 command-line options still win over these.
 """
 
+import gc
+
 timeout = 30  # a request that takes longer is stuck; the worker is replaced
 graceful_timeout = 20
 
@@ -22,3 +24,6 @@ def post_worker_init(worker):
                 worker.log.info("Search not warmed: the index cannot be read yet")
     except Exception:  # warming only saves time; a worker must still serve without it
         worker.log.exception("Search not warmed")
+    # What is loaded by now lives as long as the worker: keep the garbage collector's
+    # full passes from walking it again and again (each would stall a request).
+    gc.freeze()
