@@ -129,13 +129,14 @@ def _leaves(searcher):
             if leaf.reader().segment() is not None]  # an empty index has one bare leaf
 
 
-def _term(searcher, fieldname: str, text: str, boost: float) -> dict[int, float]:
-    scores: dict[int, float] = {}
+def _term(searcher, fieldname: str, text: str, boost: float, into: dict[int, float]) -> None:
+    """Add a term's scores to `into` (document number -> score so far)."""
     if not searcher.schema[fieldname].scorable:
         raise _NotOurs  # keyword fields are filtered through masks, never ranked here
     idf = searcher.idf(fieldname, text)
     k1_plus_1 = searcher.weighting.K1 + 1
     norms = _norms_of(searcher)
+    get = into.get
     for number, leaf, offset in _leaves(searcher):
         ids, weights = masks.segment_postings(leaf.reader(), fieldname, text)
         if not ids:
@@ -143,62 +144,78 @@ def _term(searcher, fieldname: str, text: str, boost: float) -> dict[int, float]
         norm = norms.get(leaf, number, fieldname)
         if boost == 1.0:
             for docnum, tf in zip(ids, weights, strict=True):
-                scores[offset + docnum] = idf * ((tf * k1_plus_1) / (tf + norm[docnum]))
+                into[offset + docnum] = get(offset + docnum, 0.0) + idf * (
+                    (tf * k1_plus_1) / (tf + norm[docnum]))
         else:
             for docnum, tf in zip(ids, weights, strict=True):
-                scores[offset + docnum] = (idf * ((tf * k1_plus_1) / (tf + norm[docnum]))
-                                           * boost)
-    return scores
+                into[offset + docnum] = get(offset + docnum, 0.0) + idf * (
+                    (tf * k1_plus_1) / (tf + norm[docnum])) * boost
 
 
 class _NotOurs(Exception):
     """A query part whose scores are left to Whoosh's matchers."""
 
 
-def _scores(searcher, node) -> dict[int, float]:
+def _add(into: dict[int, float], part: dict[int, float], boost: float = 1.0) -> None:
+    get = into.get
+    if boost == 1.0:
+        for docnum, score in part.items():
+            into[docnum] = get(docnum, 0.0) + score
+    else:
+        for docnum, score in part.items():
+            into[docnum] = get(docnum, 0.0) + score * boost
+
+
+def _scores(searcher, node, into: dict[int, float] | None = None) -> dict[int, float]:
+    """The scores of the documents `node` matches, added to `into` (a new dict if None).
+
+    An OR adds up whichever of its parts match, so its parts add straight into the
+    same dict; an AND counts only where all its parts match, so its parts are
+    scored apart first and joined.
+    """
+    into = {} if into is None else into
     if isinstance(node, q.Term):
-        return _term(searcher, node.fieldname, node.text, node.boost)
-    if isinstance(node, q.Prefix):
-        # Whoosh ORs the words the prefix expands to, each scored as a term.
+        _term(searcher, node.fieldname, node.text, node.boost, into)
+    elif isinstance(node, q.Prefix):
+        # Whoosh ORs the words the prefix expands to, each scored as a term (and a
+        # single word as that term, boost and all ignored).
         words = list(searcher.reader().expand_prefix(node.fieldname, node.text))
-        if not words:
-            return {}
         if len(words) == 1:
-            return _term(searcher, node.fieldname, words[0], 1.0)
-        return _scores(searcher, q.Or([q.Term(node.fieldname, w) for w in words],
-                                      boost=node.boost))
-    if isinstance(node, (q.Or, q.And)) and type(node) in (q.Or, q.And):
-        parts = [_scores(searcher, child) for child in node.subqueries]
-        parts = [part for part in parts if part] if isinstance(node, q.Or) else parts
-        if not parts:
-            return {}
-        total = dict(parts[0])
-        if isinstance(node, q.Or):
-            for part in parts[1:]:
-                get = total.get
-                for docnum, score in part.items():
-                    total[docnum] = get(docnum, 0.0) + score
+            _term(searcher, node.fieldname, words[0], 1.0, into)
+        elif words:
+            _scores(searcher, q.Or([q.Term(node.fieldname, w) for w in words],
+                                   boost=node.boost), into)
+    elif type(node) is q.Or:
+        if node.boost == 1.0:
+            for child in node.subqueries:
+                _scores(searcher, child, into)
         else:
-            for part in parts[1:]:
-                total = {d: s + part[d] for d, s in total.items() if d in part}
-        if node.boost != 1.0:
-            total = {d: s * node.boost for d, s in total.items()}
-        return total
-    if type(node) is q.Phrase and searcher.schema[node.fieldname].scorable:
+            part: dict[int, float] = {}
+            for child in node.subqueries:
+                _scores(searcher, child, part)
+            _add(into, part, node.boost)
+    elif type(node) is q.And:
+        parts = [_scores(searcher, child) for child in node.subqueries]
+        total = parts[0] if parts else {}
+        for part in parts[1:]:
+            total = {d: s + part[d] for d, s in total.items() if d in part}
+        _add(into, total, node.boost)
+    elif type(node) is q.Phrase and searcher.schema[node.fieldname].scorable:
         # Whoosh scores a phrase as the sum of its words' scores, where the phrase is found.
         found = masks.matching(searcher, masks.for_searcher(searcher), node)
-        if not found:
-            return {}
-        inside = masks.as_bytes(found, searcher.doc_count_all())
-        total: dict[int, float] = {}
-        for word in node.words:
-            for docnum, score in _term(searcher, node.fieldname, word, 1.0).items():
-                if inside[docnum >> 3] >> (docnum & 7) & 1:
-                    total[docnum] = total.get(docnum, 0.0) + score
-        if node.boost != 1.0:
-            total = {d: s * node.boost for d, s in total.items()}
-        return total
-    return _by_whoosh(searcher, node)
+        if found:
+            inside = masks.as_bytes(found, searcher.doc_count_all())
+            total: dict[int, float] = {}
+            for word in node.words:
+                scores: dict[int, float] = {}
+                _term(searcher, node.fieldname, word, 1.0, scores)
+                for docnum, score in scores.items():
+                    if inside[docnum >> 3] >> (docnum & 7) & 1:
+                        total[docnum] = total.get(docnum, 0.0) + score
+            _add(into, total, node.boost)
+    else:
+        _add(into, _by_whoosh(searcher, node))
+    return into
 
 
 def _by_whoosh(searcher, node) -> dict[int, float]:
