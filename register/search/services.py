@@ -13,7 +13,7 @@ from flask import current_app
 from markupsafe import Markup
 
 from register.mentors import vocabulary as vocab
-from register.search import extracts, fallback, index, masks, scoring, spelling
+from register.search import extracts, fallback, index, masks, pages, scoring, spelling
 from register.search import query as text_query
 
 PAGE_SIZE = 20
@@ -153,7 +153,8 @@ def _filter_mask(masks, params: SearchParams, *, without: str | None = None) -> 
 # the normalised search. Active search repeats itself (each word is sent again as people
 # type on, and back and forward repeat whole searches); any change to the index moves
 # the searcher to a new stamp, so a stale page is never served. Results are not changed
-# after they are made, so threads can share them.
+# after they are made, so threads can share them. Behind this, pages.py shares the pages
+# between the processes serving this host.
 CACHE_SIZE = 512
 _cache: OrderedDict = OrderedDict()
 _cache_lock = threading.Lock()
@@ -174,7 +175,10 @@ def search(params: SearchParams) -> Results:
             if cached is not None:
                 _cache.move_to_end(key)
                 return cached
-        results = _ranked(searcher, params)
+        results = pages.load(*key)
+        if results is None:
+            results = _ranked(searcher, params)
+            pages.save(*key, results)
         with _cache_lock:
             _cache[key] = results
             while len(_cache) > CACHE_SIZE:
@@ -191,6 +195,13 @@ def search(params: SearchParams) -> Results:
         current_app.logger.error("Search answered from the database: the index failed\n%s",
                                  "".join(traceback.format_exception(error)))
     return _degraded(params)
+
+
+def forget_pages() -> None:
+    """Drop every answered page, this process's and the shared ones."""
+    with _cache_lock:
+        _cache.clear()
+    pages.forget()
 
 
 def warm() -> bool:

@@ -27,7 +27,7 @@ from register.database import reading, utcnow
 from register.extensions import db
 from register.mentors.models import MentorProfile
 from register.mentorships.models import Mentorship
-from register.search import index, spelling
+from register.search import index, pages, spelling
 from register.search.documents import document
 from register.search.models import SearchChange
 
@@ -101,6 +101,7 @@ def sync(max_seconds: float | None = None, *, repair: bool = True) -> SyncResult
                           rebuilt=True, damage=problems)
     if repair:
         index.tidy()
+        pages.tidy()
     ix = index.open_live()
     try:
         with index.sync_lock(), reading():
