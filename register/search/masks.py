@@ -78,6 +78,25 @@ def postings(reader, fieldname: str, text: str, *, weights: bool = False
     return ids, found
 
 
+def leaves(searcher) -> list[tuple[int, object, int]]:
+    """(number, leaf searcher, its first document number) for each segment a searcher
+    reads; none for an empty index (Whoosh gives it one leaf without a segment)."""
+    return [(number, leaf, offset)
+            for number, (leaf, offset) in enumerate(searcher.leaf_searchers())
+            if leaf.reader().segment() is not None]
+
+
+def per_searcher(cache: weakref.WeakKeyDictionary, searcher, build):
+    """What `build(searcher)` makes, made once per searcher and dropped with it."""
+    with _lock:
+        found = cache.get(searcher)
+    if found is None:
+        found = build(searcher)
+        with _lock:
+            found = cache.setdefault(searcher, found)
+    return found
+
+
 class _SegmentMasks:
     """Each filter value's documents within one segment, which never changes once written
     (deletions are applied through the live mask)."""
@@ -112,18 +131,23 @@ def segment_key(reader) -> tuple:
     return (folder, reader.segment().segment_id())
 
 
-def _segment_masks(leaf) -> _SegmentMasks:
-    reader = leaf.reader()
-    key = segment_key(reader)
+def per_segment(cache: dict, key: tuple, build, kept: int):
+    """What `build()` makes for one segment (a key beginning with its segment_key), made
+    once and kept; the oldest goes when `kept` are held. Segments never change."""
     with _lock:
-        found = _segments.get(key)
+        found = cache.get(key)
     if found is None:
-        found = _SegmentMasks(leaf)
+        found = build()
         with _lock:
-            if len(_segments) >= _SEGMENTS_KEPT:
-                _segments.pop(next(iter(_segments)))
-            _segments[key] = found
+            if len(cache) >= kept:
+                cache.pop(next(iter(cache)))
+            cache[key] = found
     return found
+
+
+def _segment_masks(leaf) -> _SegmentMasks:
+    return per_segment(_segments, segment_key(leaf.reader()), lambda: _SegmentMasks(leaf),
+                       _SEGMENTS_KEPT)
 
 
 class Masks:
@@ -137,9 +161,7 @@ class Masks:
         self.live = from_ids(reader.all_doc_ids(), self.size)
         self.values: dict[tuple[str, str], int] = {}
         published: list[int] = [0] * self.size
-        for leaf, offset in searcher.leaf_searchers():
-            if leaf.reader().segment() is None:  # an empty index: one leaf, no segment
-                continue
+        for _, leaf, offset in leaves(searcher):
             part = _segment_masks(leaf)
             for key, mask in part.values.items():
                 self.values[key] = self.values.get(key, 0) | (mask << offset)
@@ -245,9 +267,7 @@ def _segment_query(leaf, query) -> int:
 def term(searcher, fieldname: str, text: str) -> int:
     """The documents holding a term, across every segment (deleted ones included)."""
     mask = 0
-    for leaf, offset in searcher.leaf_searchers():
-        if leaf.reader().segment() is None:  # an empty index: one leaf, no segment
-            continue
+    for _, leaf, offset in leaves(searcher):
         mask |= _segment_term(leaf, fieldname, text) << offset
     return mask
 
@@ -286,9 +306,7 @@ def _evaluate(searcher, found: Masks, query) -> int:
         return mask
     # Anything else (a phrase): asked of Whoosh once per segment, then remembered.
     mask = 0
-    for leaf, offset in searcher.leaf_searchers():
-        if leaf.reader().segment() is None:
-            continue
+    for _, leaf, offset in leaves(searcher):
         mask |= _segment_query(leaf, query) << offset
     return mask
 
@@ -298,10 +316,4 @@ _cache: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 def for_searcher(searcher) -> Masks:
     """The masks of this searcher, built the first time it is asked for."""
-    with _lock:
-        found = _cache.get(searcher)
-    if found is None:
-        found = Masks(searcher)
-        with _lock:
-            _cache[searcher] = found
-    return found
+    return per_searcher(_cache, searcher, Masks)

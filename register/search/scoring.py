@@ -18,7 +18,6 @@ holds the two to each other.
 from __future__ import annotations
 
 import heapq
-import threading
 import weakref
 from array import array
 
@@ -28,8 +27,6 @@ from whoosh.util.numeric import byte_to_length, length_to_byte
 
 from register.search import masks
 
-_lock = threading.Lock()
-
 # Per segment (segments never change once written): each field's document lengths
 # as Whoosh records them (one byte, so rounded). Terms' postings are kept by masks.py.
 _lengths: dict[tuple, array] = {}
@@ -38,9 +35,8 @@ _LENGTH_SEGMENTS_KEPT = 64
 
 def forget() -> None:
     """Drop the field lengths and norms a worker reads when it starts (for tests)."""
-    with _lock:
-        _lengths.clear()
-        _norms.clear()
+    _lengths.clear()
+    _norms.clear()
 
 
 # Whoosh keeps a field's length in a document as one byte; these are the lengths it
@@ -70,16 +66,10 @@ def _length_bytes(reader, fieldname: str) -> bytes:
 
 def _segment_lengths(leaf, fieldname: str) -> array:
     reader = leaf.reader()
-    key = (masks.segment_key(reader), fieldname)
-    with _lock:
-        found = _lengths.get(key)
-    if found is None:
-        found = array("d", map(_BYTE_LENGTHS.__getitem__, _length_bytes(reader, fieldname)))
-        with _lock:
-            if len(_lengths) >= _LENGTH_SEGMENTS_KEPT:
-                _lengths.pop(next(iter(_lengths)))
-            _lengths[key] = found
-    return found
+    return masks.per_segment(
+        _lengths, (masks.segment_key(reader), fieldname),
+        lambda: array("d", map(_BYTE_LENGTHS.__getitem__, _length_bytes(reader, fieldname))),
+        _LENGTH_SEGMENTS_KEPT)
 
 
 class _Norms:
@@ -108,25 +98,15 @@ _norms: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 
 def _norms_of(searcher) -> _Norms:
-    with _lock:
-        found = _norms.get(searcher)
-        if found is None:
-            found = _norms[searcher] = _Norms(searcher)
-    return found
+    return masks.per_searcher(_norms, searcher, _Norms)
 
 
 def warm(searcher, fieldnames) -> None:
     """Read each text field's lengths and norms for `searcher` now, not in a request."""
     norms = _norms_of(searcher)
-    for number, leaf, _ in _leaves(searcher):
+    for number, leaf, _ in masks.leaves(searcher):
         for fieldname in fieldnames:
             norms.get(leaf, number, fieldname)
-
-
-def _leaves(searcher):
-    return [(number, leaf, offset)
-            for number, (leaf, offset) in enumerate(searcher.leaf_searchers())
-            if leaf.reader().segment() is not None]  # an empty index has one bare leaf
 
 
 def _term(searcher, fieldname: str, text: str, boost: float, into: dict[int, float]) -> None:
@@ -137,7 +117,7 @@ def _term(searcher, fieldname: str, text: str, boost: float, into: dict[int, flo
     k1_plus_1 = searcher.weighting.K1 + 1
     norms = _norms_of(searcher)
     get = into.get
-    for number, leaf, offset in _leaves(searcher):
+    for number, leaf, offset in masks.leaves(searcher):
         ids, weights = masks.segment_postings(leaf.reader(), fieldname, text)
         if not ids:
             continue
@@ -221,7 +201,7 @@ def _scores(searcher, node, into: dict[int, float] | None = None) -> dict[int, f
 def _by_whoosh(searcher, node) -> dict[int, float]:
     """A part's scores from Whoosh's own matchers, segment by segment as its collector runs."""
     scores: dict[int, float] = {}
-    for _, leaf, offset in _leaves(searcher):
+    for _, leaf, offset in masks.leaves(searcher):
         matcher = node.matcher(leaf, leaf.context())
         while matcher.is_active():
             scores[offset + matcher.id()] = matcher.score()
