@@ -13,6 +13,7 @@ import threading
 import weakref
 from array import array
 from collections import OrderedDict
+from itertools import accumulate
 
 from whoosh import query as q
 from whoosh.codec.whoosh3 import W3LeafMatcher
@@ -53,9 +54,12 @@ def postings(reader, fieldname: str, text: str, *, weights: bool = False
     """A term's document numbers in one segment (and their weights, if asked), or empties.
 
     Whoosh's matchers hand these out one posting at a time, a few method calls
-    each; its on-disk matcher keeps a whole block of them decoded, so they are
-    taken a block at a time here (Whoosh 2.7's layout, pinned in pyproject.toml;
-    any other matcher is walked the ordinary way).
+    each. Its on-disk matcher reads a block at a time, so here each block's data is
+    decoded whole: document numbers are stored as gaps, summed by
+    itertools.accumulate rather than Whoosh's generator (a fifth of a first search's
+    time at 100,000 profiles), and a block whose postings share one weight stores it
+    once. This is Whoosh 2.7's layout, pinned in pyproject.toml; any other matcher is
+    walked the ordinary way.
     """
     ids, found = array("i"), array("f")
     if (fieldname, text) not in reader:
@@ -63,11 +67,16 @@ def postings(reader, fieldname: str, text: str, *, weights: bool = False
     matcher = reader.postings(fieldname, text)
     if isinstance(matcher, W3LeafMatcher):
         while matcher.is_active():
-            matcher._read_ids()
-            ids.extend(matcher._ids)
+            if matcher._data is None:
+                matcher._read_data()
+            stored_ids, stored_weights = matcher._data[0], matcher._data[1]
+            ids.extend(stored_ids if matcher._byteids else accumulate(stored_ids))
             if weights:
-                matcher._read_weights()
-                found.extend(matcher._weights)
+                if stored_weights is None or isinstance(stored_weights, float):
+                    one = 1.0 if stored_weights is None else stored_weights
+                    found.extend(array("f", [one]) * matcher._blocklength)
+                else:
+                    found.extend(stored_weights)
             matcher._next_block()
         return ids, found
     while matcher.is_active():
