@@ -612,6 +612,34 @@ def test_stalled_after_60_silent_days_with_one_reminder(app, pair, mailbox, back
         assert not services.is_stalled(mentorship(mid))
 
 
+def test_a_pair_that_falls_silent_again_is_reminded_again(app, pair, mailbox, backend):
+    mentor, mentee, mid = pair()
+    age_mentorship(app, mid, days=200)
+    later = utcnow()
+
+    def stalled_reminders(now):
+        mailbox.deliver()
+        before = len(mailbox.received)
+        sent = remind(app, now=now).stalled
+        mailbox.deliver()
+        arrived = [m for m in mailbox.received[before:] if "It has been a while" in m.subject]
+        assert len(arrived) == 2 * sent  # both people, each time
+        return sent
+
+    assert stalled_reminders(later) == 1
+    assert stalled_reminders(later + timedelta(days=30)) == 0  # the same silence
+    # They meet, and record it; then nothing for more than 60 days.
+    met = in_app(app, lambda: services.plan_meeting(
+        mentorship(mid), by=person(mentee),
+        draft=meeting_draft(day=date.today() + timedelta(days=2))).id)
+    in_app(app, lambda: services.record_meeting(
+        db.session.get(Meeting, met), by=person(mentor), held=True, notes="Good talk",
+        now=utcnow() + timedelta(days=3)))
+    assert stalled_reminders(later + timedelta(days=40)) == 0  # not silent now
+    assert stalled_reminders(later + timedelta(days=70)) == 1  # silent again: reminded
+    assert stalled_reminders(later + timedelta(days=120)) == 0
+
+
 def test_evaluation_reminder_once_to_those_who_have_not_answered(app, pair, mailbox, browser):
     mentor, mentee, mid = pair()
     in_app(app, lambda: services.close(mentorship(mid), by=person(mentor), reason="no_time"))
@@ -1212,7 +1240,7 @@ def test_every_kind_of_reminder_goes_once_when_the_worker_and_the_command_race(a
         thread.join(timeout=60)
     assert not errors, errors
     assert count(app, Reminder, Reminder.step == "day30") == 2
-    assert count(app, Reminder, Reminder.step == "stalled") == 2
+    assert count(app, Reminder, Reminder.step.startswith("stalled-")) == 2
     assert count(app, Reminder, Reminder.step.like("review-%")) == 1
     assert count(app, Reminder, Reminder.step == "evaluation") == 2
     # Two people each: check-ins for the two silent pairs and the review, and so on.

@@ -169,7 +169,8 @@ class Reminder(db.Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     mentorship_id: Mapped[int] = mapped_column(ForeignKey("mentorship.id", ondelete="CASCADE"))
-    # "day30", "review-2027-03-01", "stalled", "evaluation".
+    # "day30", "review-2027-03-01", "stalled-20270301T090000" (a silence that began
+    # then), "evaluation"; "stalled" alone from before silences were told apart.
     step: Mapped[str] = mapped_column(String(40))
     sent_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 

@@ -962,6 +962,46 @@ def _send_check_in(mentorship: Mentorship, step: str, now: datetime) -> None:
                                      answers=mvocab.CHECKIN_ANSWERS)
 
 
+def _stalls_to_remind(now: datetime) -> list[tuple[Mentorship, datetime]]:
+    """The stalled mentorships not yet reminded of their present silence, with the moment
+    it began (the last meeting planned, held or recorded, check-in answer, or the start).
+
+    A handful of grouped queries however many are stalled: the worker runs this often.
+    """
+    stalled = select(Mentorship.id).where(stalled_clause(now)).scalar_subquery()
+    latest: dict[int, datetime] = {}
+
+    def later(rows) -> None:
+        for mentorship_id, *moments in rows:
+            for moment in filter(None, moments):
+                known = latest.get(mentorship_id)
+                latest[mentorship_id] = moment if known is None else max(known, moment)
+
+    later(db.session.execute(
+        select(Meeting.mentorship_id, func.max(Meeting.starts_at), func.max(Meeting.recorded_at),
+               func.max(Meeting.created_at))
+        .where(Meeting.mentorship_id.in_(stalled), Meeting.status != Meeting.CANCELLED)
+        .group_by(Meeting.mentorship_id)))
+    later(db.session.execute(
+        select(PersonalLink.mentorship_id, func.max(PersonalLink.used_at))
+        .where(PersonalLink.mentorship_id.in_(stalled),
+               PersonalLink.purpose == PersonalLink.CHECKIN, PersonalLink.answer.is_not(None))
+        .group_by(PersonalLink.mentorship_id)))
+    reminded = dict(db.session.execute(
+        select(Reminder.mentorship_id, func.max(Reminder.sent_at))
+        .where(Reminder.mentorship_id.in_(stalled), Reminder.step.startswith("stalled"))
+        .group_by(Reminder.mentorship_id)).all())
+    due = []
+    for mentorship in db.session.scalars(select(Mentorship).where(Mentorship.id.in_(stalled))
+                                         .order_by(Mentorship.id)).all():
+        silent_since = max(filter(None, (mentorship.started_at,
+                                         latest.get(mentorship.id))))
+        last_reminder = reminded.get(mentorship.id)
+        if last_reminder is None or last_reminder < silent_since:
+            due.append((mentorship, silent_since))
+    return due
+
+
 def remind(now: datetime | None = None) -> RemindResult:
     """Send every check-in and reminder that is due, each exactly once per mentorship."""
     # Every run claims steps in the same order (step by step, by id), so two runs at once
@@ -985,10 +1025,10 @@ def remind(now: datetime | None = None) -> RemindResult:
         if _claim(agreement.mentorship_id, step, now):
             _send_check_in(agreement.mentorship, step, now)
             result.check_ins += 1
-    # Stalled: one gentle reminder to both.
-    for mentorship in db.session.scalars(select(Mentorship).where(
-            stalled_clause(now), ~_sent("stalled")).order_by(Mentorship.id)).all():
-        if _claim(mentorship.id, "stalled", now):
+    # Stalled: one gentle reminder to both each time the pair falls silent, not again
+    # while the same silence lasts.
+    for mentorship, silent_since in _stalls_to_remind(now):
+        if _claim(mentorship.id, f"stalled-{silent_since:%Y%m%dT%H%M%S}", now):
             for person in (mentorship.mentor, mentorship.mentee):
                 messages.mentorship_stalled(mentorship, to=person,
                                             other=mentorship.other(person))
