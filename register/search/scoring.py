@@ -10,8 +10,9 @@ segment and kept, each field's document lengths once per segment, and a
 search adds up BM25F scores per document with plain dictionaries. The formula,
 its constants and the order of its arithmetic are Whoosh's own (scoring.bm25),
 so the scores are the ones Whoosh gives, and ties fall in Whoosh's order
-(lower document number first). Query parts this module does not take apart
-(phrases) are scored by Whoosh's own matchers. `tests/test_search_scoring.py`
+(lower document number first). Where a phrase is found is still Whoosh's
+answer (masks.py asks its span matchers); any query part this module does not
+take apart is scored by Whoosh's own matchers. `tests/test_search_scoring.py`
 holds the two to each other.
 """
 
