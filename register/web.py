@@ -179,6 +179,8 @@ def init_app(app: Flask) -> None:
     app.register_error_handler(PoolTimeout, _handle_database_outage)
     app.register_error_handler(DBAPIError, _handle_database_outage)
     app.after_request(_security_headers)
+    # Registered after Flask-SQLAlchemy's own, so it runs first (teardowns run in reverse).
+    app.teardown_appcontext(_end_the_session)
     app.register_error_handler(CSRFError, _handle_csrf_error)
     app.register_error_handler(500, _handle_server_error)
     app.register_error_handler(HTTPException, _handle_http_error)
@@ -322,6 +324,23 @@ def _handle_database_outage(error):
     except Exception:
         title, advice = ERROR_TEXTS[503]
         return Response(f"{title}. {advice}\n", 503, headers, mimetype="text/plain")
+
+
+def _end_the_session(error) -> None:
+    """Close the request's database session once its answer is made.
+
+    If the connection died meanwhile (the database restarted or dropped it), the
+    rollback that closing sends fails; the transaction has gone with the connection,
+    so there is nothing to undo, and the answer already made stands rather than
+    becoming a 500. The session is dropped so the next request starts afresh.
+    """
+    try:
+        db.session.remove()
+    except Exception as failure:
+        if not _is_outage(failure):
+            raise
+        db.session.registry.clear()
+        log_outage(failure)
 
 
 def _is_outage(error) -> bool:

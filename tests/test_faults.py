@@ -181,6 +181,32 @@ def test_a_frozen_table_answers_503_within_the_statement_timeout(app_config, dat
         db.engine.dispose()
 
 
+@pytest.mark.parametrize("backend", ["postgresql"], indirect=True)
+def test_a_connection_dropped_after_the_answer_is_made_does_not_turn_it_into_a_500(
+        app, database):
+    """Seen in `make proof`: the database stopped just as a page was answered, and the
+    rollback that closes the request's session failed after the page was made."""
+    from sqlalchemy import create_engine
+
+    app.config["PROPAGATE_EXCEPTIONS"] = False
+    killer = create_engine(database["SQLALCHEMY_DATABASE_URI"],
+                           **database.get("SQLALCHEMY_ENGINE_OPTIONS", {}))
+
+    @app.get("/test/dropped-after")
+    def dropped_after():
+        pid = db.session.execute(text("SELECT pg_backend_pid()")).scalar()
+        with killer.connect() as connection:  # as a restart or an administrator would
+            connection.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
+        return "made before the connection went"
+
+    client = app.test_client()
+    response = client.get("/test/dropped-after")
+    killer.dispose()
+    assert response.status_code == 200
+    assert response.get_data(as_text=True) == "made before the connection went"
+    assert client.get("/mentors").status_code == 200  # and the next request is served
+
+
 def test_an_outage_that_surfaces_as_a_rolled_back_transaction_is_still_a_503(app, browser):
     """Code that caught the first failure and carried on meets "the transaction was rolled
     back" next: the person is told the register is briefly away, not that it broke."""
