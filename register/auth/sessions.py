@@ -142,8 +142,13 @@ def end(identifier: str | None, *, now: datetime | None = None) -> None:
 
 def end_all(user: User, *, keep: str | None = None, now: datetime | None = None) -> int:
     """End every session of `user` but the one `keep` names; returns how many ended."""
+    return _end(user, keep=keep, now=now)
+
+
+def _end(user: User, *conditions, keep: str | None, now: datetime | None) -> int:
+    """End `user`'s open sessions that meet `conditions`, never the one `keep` names."""
     statement = update(LoginSession).where(
-        LoginSession.user_id == user.id, LoginSession.ended_at.is_(None))
+        LoginSession.user_id == user.id, LoginSession.ended_at.is_(None), *conditions)
     parts = _split(keep)
     if parts is not None:
         statement = statement.where(LoginSession.secret_hash != _digest(parts[1]))
@@ -166,15 +171,7 @@ def end_chosen(user: User, ids: list[int], *, keep: str | None = None,
     """End those of `user`'s sessions whose ids are given, never the one `keep` names."""
     if not ids:
         return 0
-    statement = update(LoginSession).where(
-        LoginSession.user_id == user.id, LoginSession.id.in_(ids),
-        LoginSession.ended_at.is_(None))
-    parts = _split(keep)
-    if parts is not None:
-        statement = statement.where(LoginSession.secret_hash != _digest(parts[1]))
-    ended = db.session.execute(statement.values(ended_at=now or utcnow())
-                               .execution_options(synchronize_session=False))
-    return ended.rowcount
+    return _end(user, LoginSession.id.in_(ids), keep=keep, now=now)
 
 
 def is_current(record: LoginSession, identifier: str | None) -> bool:
