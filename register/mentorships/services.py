@@ -991,15 +991,18 @@ def _stalls_to_remind(now: datetime) -> list[tuple[Mentorship, datetime]]:
         select(Reminder.mentorship_id, func.max(Reminder.sent_at))
         .where(Reminder.mentorship_id.in_(stalled), Reminder.step.startswith("stalled"))
         .group_by(Reminder.mentorship_id)).all())
-    due = []
-    for mentorship in db.session.scalars(select(Mentorship).where(Mentorship.id.in_(stalled))
-                                         .order_by(Mentorship.id)).all():
-        silent_since = max(filter(None, (mentorship.started_at,
-                                         latest.get(mentorship.id))))
-        last_reminder = reminded.get(mentorship.id)
+    # Only the ones due are loaded whole: most stalled pairs were reminded on an earlier run.
+    due: dict[int, datetime] = {}
+    for mentorship_id, started_at in db.session.execute(
+            select(Mentorship.id, Mentorship.started_at).where(Mentorship.id.in_(stalled))):
+        silent_since = max(filter(None, (started_at, latest.get(mentorship_id))))
+        last_reminder = reminded.get(mentorship_id)
         if last_reminder is None or last_reminder < silent_since:
-            due.append((mentorship, silent_since))
-    return due
+            due[mentorship_id] = silent_since
+    if not due:
+        return []
+    return [(mentorship, due[mentorship.id]) for mentorship in db.session.scalars(
+        select(Mentorship).where(Mentorship.id.in_(list(due))).order_by(Mentorship.id))]
 
 
 def remind(now: datetime | None = None) -> RemindResult:
