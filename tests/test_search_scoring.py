@@ -19,7 +19,7 @@ from sqlalchemy import select
 from register.extensions import db
 from register.mentors import services as mentors
 from register.mentors.models import MentorProfile
-from register.search import index, masks, scoring, services
+from register.search import index, masks, postings, scoring, services
 from register.search import query as text_query
 from tests.relevance_set import PROFILES, QUERIES
 from tests.test_search import apply_changes, data_of, make_mentor  # noqa: F401  (fixture)
@@ -52,8 +52,13 @@ def whoosh_ranking(searcher, query, selected: int, size: int, limit: int):
     return [(hit.docnum, hit.score) for hit in results]
 
 
+@pytest.mark.parametrize("from_files", [True, False], ids=["postings files", "whoosh files"])
 @pytest.mark.parametrize("narrowed", [False, True], ids=["all", "filtered"])
-def test_the_fast_ranking_is_whooshs_ranking(app, spread_register, narrowed):
+def test_the_fast_ranking_is_whooshs_ranking(app, spread_register, narrowed, from_files,
+                                             monkeypatch):
+    if not from_files:  # as for a segment whose postings file is not written yet
+        monkeypatch.setattr(postings, "for_segment", lambda key, reader: None)
+        masks.forget_terms()
     compared = 0
     with app.app_context():
         searcher = index.searcher()
@@ -76,7 +81,7 @@ def test_the_fast_ranking_is_whooshs_ranking(app, spread_register, narrowed):
                 continue
             theirs = whoosh_ranking(searcher, query, selected, found.size, 40)
             assert [d for d, _ in ours] == [d for d, _ in theirs], typed
-            assert [s for _, s in ours] == pytest.approx([s for _, s in theirs], rel=1e-9)
+            assert [s for _, s in ours] == pytest.approx([s for _, s in theirs], rel=1e-9), typed
             compared += bool(ours)
     assert compared >= len(QUERIES) // (3 if narrowed else 1)
 
@@ -121,6 +126,7 @@ def test_a_web_worker_reads_the_index_before_its_first_request(app, spread_regis
     assert hooks["timeout"] == 30
     scoring.forget()
     masks._segments.clear()
+    postings.forget()
     with app.app_context():
         leaves = len(index.searcher().leaf_searchers())
     # As gunicorn does, in the worker's thread, once the app has loaded.
@@ -130,6 +136,7 @@ def test_a_web_worker_reads_the_index_before_its_first_request(app, spread_regis
     finally:
         gc.unfreeze()  # this is a test run, not a worker: its garbage must still go
     assert len(masks._segments) == leaves
+    assert len(postings._open) == leaves  # each segment's postings file, its directory read
     assert {field for _, field in scoring._lengths} == set(text_query.FIELDS)
     assert len(scoring._lengths) == leaves * len(text_query.FIELDS)
 

@@ -13,11 +13,12 @@ import threading
 import weakref
 from array import array
 from collections import OrderedDict
-from itertools import accumulate
 
+import numpy as np
 from whoosh import query as q
-from whoosh.codec.whoosh3 import W3LeafMatcher
 from whoosh.idsets import BitSet
+
+from register.search import postings
 
 # The keyword fields that filters and counts use, with every value they can hold.
 _lock = threading.Lock()
@@ -26,11 +27,18 @@ KEYWORD_FIELDS = ("sector", "knowing", "contexts", "formats", "kind", "accepting
 
 
 def from_ids(ids, size: int) -> int:
-    """A bitset of the given document numbers."""
-    bits = bytearray((size + 7) // 8)
-    for docnum in ids:
-        bits[docnum >> 3] |= 1 << (docnum & 7)
-    return int.from_bytes(bits, "little")
+    """A bitset of the given document numbers (any iterable, or a numpy array)."""
+    if not isinstance(ids, np.ndarray):
+        ids = np.fromiter(ids, dtype=np.int64)
+    bits = np.zeros(size, dtype=bool)
+    bits[ids] = True
+    return int.from_bytes(np.packbits(bits, bitorder="little").tobytes(), "little")
+
+
+def as_bools(mask: int, size: int) -> np.ndarray:
+    """A bitset as an array of `size` booleans (item n: whether document n is in it)."""
+    packed = np.frombuffer(as_bytes(mask, size), dtype=np.uint8)
+    return np.unpackbits(packed, count=size, bitorder="little").view(bool)
 
 
 def to_bitset(mask: int, size: int) -> BitSet:
@@ -47,44 +55,6 @@ def contains(mask_bytes: bytes, docnum: int) -> bool:
 
 def as_bytes(mask: int, size: int) -> bytes:
     return mask.to_bytes((size + 7) // 8 or 1, "little")
-
-
-def postings(reader, fieldname: str, text: str, *, weights: bool = False
-             ) -> tuple[array, array]:
-    """A term's document numbers in one segment (and their weights, if asked), or empties.
-
-    Whoosh's matchers hand these out one posting at a time, a few method calls
-    each. Its on-disk matcher reads a block at a time, so here each block's data is
-    decoded whole: document numbers are stored as gaps, summed by
-    itertools.accumulate rather than Whoosh's generator (a fifth of a first search's
-    time at 100,000 profiles), and a block whose postings share one weight stores it
-    once. This is Whoosh 2.7's layout, pinned in pyproject.toml; any other matcher is
-    walked the ordinary way.
-    """
-    ids, found = array("i"), array("f")
-    if (fieldname, text) not in reader:
-        return ids, found
-    matcher = reader.postings(fieldname, text)
-    if isinstance(matcher, W3LeafMatcher):
-        while matcher.is_active():
-            if matcher._data is None:
-                matcher._read_data()
-            stored_ids, stored_weights = matcher._data[0], matcher._data[1]
-            ids.extend(stored_ids if matcher._byteids else accumulate(stored_ids))
-            if weights:
-                if stored_weights is None or isinstance(stored_weights, float):
-                    one = 1.0 if stored_weights is None else stored_weights
-                    found.extend(array("f", [one]) * matcher._blocklength)
-                else:
-                    found.extend(stored_weights)
-            matcher._next_block()
-        return ids, found
-    while matcher.is_active():
-        ids.append(matcher.id())
-        if weights:
-            found.append(matcher.weight())
-        matcher.next()
-    return ids, found
 
 
 def leaves(searcher) -> list[tuple[int, object, int]]:
@@ -117,7 +87,7 @@ class _SegmentMasks:
         for fieldname in KEYWORD_FIELDS:
             for value in reader.field_terms(fieldname):
                 self.values[(fieldname, value)] = from_ids(
-                    postings(reader, fieldname, value)[0], self.size)
+                    postings.whoosh_postings(reader, fieldname, value)[0], self.size)
         published = reader.column_reader("published")
         self.published = [published[docnum] for docnum in range(self.size)]
 
@@ -218,13 +188,62 @@ def _remembered(key: tuple, compute) -> int:
 # Per segment, each term's postings (document numbers and weights) that searches
 # have read lately: bitsets are made from them here and scores in scoring.py, so a
 # term is read from disk once for both.
-_postings: OrderedDict[tuple, tuple[array, array]] = OrderedDict()
+_postings: OrderedDict[tuple, tuple[np.ndarray, np.ndarray]] = OrderedDict()
 _postings_size = 0
-POSTINGS_KEPT = 3_000_000  # postings across all kept terms: about 24 MB
+POSTINGS_KEPT = 2_000_000  # postings across all kept terms: about 16 MB
 
 
-def segment_postings(reader, fieldname: str, text: str) -> tuple[array, array]:
-    """postings(..., weights=True) for a segment's reader, kept for the next search."""
+def _read_postings(reader, fieldname: str, text: str) -> tuple[np.ndarray, np.ndarray]:
+    """A term's (document numbers, weights) in one segment: from the segment's postings
+    file (postings.py) if it has a sound one, else from Whoosh's own files."""
+    segment = segment_key(reader)
+    found = postings.for_segment(segment, reader)
+    if found is not None:
+        try:
+            read = found.postings(fieldname, text)
+        except (OSError, postings.Damaged):
+            postings.damaged(segment)
+            read = None
+        if read is not None:
+            return read
+    return postings.whoosh_postings(reader, fieldname, text)
+
+
+def segment_files(searcher) -> list | None:
+    """Each segment's postings file in the searcher's order, or None if any has none."""
+    files = []
+    for _, leaf, _ in leaves(searcher):
+        reader = leaf.reader()
+        found = postings.for_segment(segment_key(reader), reader)
+        if found is None:
+            return None
+        files.append(found)
+    return files
+
+
+def doc_frequency(searcher, fieldname: str, text: str | bytes) -> int:
+    """How many documents hold a term, deleted ones included (Whoosh's doc_frequency),
+    looked up in the postings files' directories rather than Whoosh's term files."""
+    files = segment_files(searcher)
+    if files is not None:
+        counts = [found.doc_frequency(fieldname, text) for found in files]
+        if None not in counts:
+            return sum(counts)
+    return searcher.doc_frequency(fieldname, text)
+
+
+def expand_prefix(searcher, fieldname: str, prefix: str) -> list:
+    """The terms of a field that begin with `prefix`, in order (Whoosh's expand_prefix)."""
+    files = segment_files(searcher)
+    if files is not None:
+        found = [each.expand_prefix(fieldname, prefix) for each in files]
+        if None not in found:
+            return sorted(set().union(*found))
+    return list(searcher.reader().expand_prefix(fieldname, prefix))
+
+
+def segment_postings(reader, fieldname: str, text: str) -> tuple[np.ndarray, np.ndarray]:
+    """A term's (document numbers, weights) in one segment, kept for the next search."""
     global _postings_size
     key = (segment_key(reader), fieldname, text)
     with _lock:
@@ -232,7 +251,7 @@ def segment_postings(reader, fieldname: str, text: str) -> tuple[array, array]:
         if found is not None:
             _postings.move_to_end(key)
             return found
-    ids, weights = postings(reader, fieldname, text, weights=True)
+    ids, weights = _read_postings(reader, fieldname, text)
     with _lock:
         if key not in _postings:
             _postings[key] = (ids, weights)
@@ -267,10 +286,25 @@ def _segment_term(leaf, fieldname: str, text: str) -> int:
 
 
 def _segment_query(leaf, query) -> int:
-    return _remembered(
-        (segment_key(leaf.reader()), "", repr(query)),
-        lambda: from_ids(leaf.docs_for_query(query), leaf.doc_count_all()),
-    )
+    return _remembered((segment_key(leaf.reader()), "", repr(query)),
+                       lambda: from_ids(_query_ids(leaf, query), leaf.doc_count_all()))
+
+
+def _query_ids(leaf, query):
+    """The documents of one segment a query (a phrase) matches, deleted ones included."""
+    if type(query) is q.Phrase and query.slop == 1 and not query.char_ranges:
+        reader = leaf.reader()
+        segment = segment_key(reader)
+        found = postings.for_segment(segment, reader)
+        if found is not None:
+            try:
+                ids = found.phrase(query.fieldname, query.words)
+            except (OSError, postings.Damaged):
+                postings.damaged(segment)
+                ids = None
+            if ids is not None:
+                return ids
+    return leaf.docs_for_query(query)
 
 
 def term(searcher, fieldname: str, text: str) -> int:
@@ -307,10 +341,7 @@ def _evaluate(searcher, found: Masks, query) -> int:
         return mask if mask != -1 else 0
     if isinstance(query, q.Prefix):
         mask = 0
-        reader = searcher.reader()
-        for count, text in enumerate(reader.expand_prefix(query.fieldname, query.text)):
-            if count >= MAX_PREFIX_TERMS:
-                break
+        for text in expand_prefix(searcher, query.fieldname, query.text)[:MAX_PREFIX_TERMS]:
             mask |= term(searcher, query.fieldname, text)
         return mask
     # Anything else (a phrase): asked of Whoosh once per segment, then remembered.

@@ -5,23 +5,25 @@ and every field, in pure Python: at 20,000 profiles a common word takes tens of
 milliseconds, and that was most of a search's time. The documents a search
 shows are already known as a bitset (masks.py); what is left is their scores.
 
-So here each term's postings (document numbers and weights) are read once per
-segment and kept, each field's document lengths once per segment, and a
-search adds up BM25F scores per document with plain dictionaries. The formula,
-its constants and the order of its arithmetic are Whoosh's own (scoring.bm25),
-so the scores are the ones Whoosh gives, and ties fall in Whoosh's order
-(lower document number first). Where a phrase is found is still Whoosh's
-answer (masks.py asks its span matchers); any query part this module does not
-take apart is scored by Whoosh's own matchers. `tests/test_search_scoring.py`
-holds the two to each other.
+So here each term's postings (document numbers and weights, from the segment's
+postings file: postings.py) are read once per segment and kept, each field's
+document lengths once per segment, and a search adds up BM25F scores for all
+of a term's documents at once with numpy, into one slot per document. The
+formula, its constants and the order of its arithmetic are Whoosh's own
+(scoring.bm25), so the scores are the ones Whoosh gives, and ties fall in
+Whoosh's order (lower document number first). Where a phrase is found comes
+from masks.py; any query part this module does not take apart is scored by
+Whoosh's own matchers. `tests/test_search_scoring.py` holds the two to each
+other.
 """
 
 from __future__ import annotations
 
-import heapq
 import weakref
 from array import array
+from math import log
 
+import numpy as np
 from whoosh import query as q
 from whoosh.codec.whoosh3 import LENGTHS_COLUMN
 from whoosh.util.numeric import byte_to_length, length_to_byte
@@ -79,9 +81,20 @@ class _Norms:
 
     def __init__(self, searcher):
         self.searcher = searcher
-        self.by_field: dict[tuple[str, int], array] = {}
+        self.by_field: dict[tuple[str, int], np.ndarray] = {}
+        self.idfs: dict[tuple[str, str], float] = {}
 
-    def get(self, leaf, number: int, fieldname: str) -> array:
+    def idf(self, fieldname: str, text: str | bytes) -> float:
+        """Whoosh's idf (WeightingModel.idf), from the document frequency masks.py finds."""
+        key = (fieldname, text.decode("utf-8") if isinstance(text, bytes) else text)
+        found = self.idfs.get(key)
+        if found is None:
+            frequency = masks.doc_frequency(self.searcher, fieldname, text)
+            found = log(self.searcher.doc_count_all() / (frequency + 1)) + 1
+            self.idfs[key] = found
+        return found
+
+    def get(self, leaf, number: int, fieldname: str) -> np.ndarray:
         key = (fieldname, number)
         found = self.by_field.get(key)
         if found is None:
@@ -89,8 +102,9 @@ class _Norms:
             k1 = weighting.K1
             b = weighting._field_B.get(fieldname, weighting.B)
             average = self.searcher.avg_field_length(fieldname) or 1
-            found = array("d", [k1 * ((1 - b) + b * length / average)
-                                for length in _segment_lengths(leaf, fieldname)])
+            lengths = np.frombuffer(_segment_lengths(leaf, fieldname), dtype=np.float64)
+            # The same operations in the same order as Whoosh's bm25(), element by element.
+            found = k1 * ((1 - b) + b * lengths / average)
             self.by_field[key] = found
         return found
 
@@ -110,102 +124,116 @@ def warm(searcher, fieldnames) -> None:
             norms.get(leaf, number, fieldname)
 
 
-def _term(searcher, fieldname: str, text: str, boost: float, into: dict[int, float]) -> None:
-    """Add a term's scores to `into` (document number -> score so far)."""
+class _Scores:
+    """Scores so far, one slot per document of the searcher, and which documents matched.
+
+    Whoosh adds a document's scores up one matcher at a time; here each term adds
+    its postings' scores to their documents' slots in one numpy operation, in the
+    same order, so every document's sum is the same float Whoosh's collector gets.
+    """
+
+    __slots__ = ("scores", "matched")
+
+    def __init__(self, size: int):
+        self.scores = np.zeros(size, dtype=np.float64)
+        self.matched = np.zeros(size, dtype=bool)
+
+    def add(self, part: _Scores, boost: float = 1.0) -> None:
+        where = part.matched
+        if boost == 1.0:
+            self.scores[where] += part.scores[where]
+        else:
+            self.scores[where] += part.scores[where] * boost
+        self.matched |= where
+
+
+def _term(searcher, fieldname: str, text: str, boost: float, into: _Scores) -> None:
+    """Add a term's scores to `into`."""
     if not searcher.schema[fieldname].scorable:
         raise _NotOurs  # keyword fields are filtered through masks, never ranked here
-    idf = searcher.idf(fieldname, text)
-    k1_plus_1 = searcher.weighting.K1 + 1
     norms = _norms_of(searcher)
-    get = into.get
+    idf = norms.idf(fieldname, text)
+    k1_plus_1 = searcher.weighting.K1 + 1
     for number, leaf, offset in masks.leaves(searcher):
         ids, weights = masks.segment_postings(leaf.reader(), fieldname, text)
-        if not ids:
+        if not len(ids):
             continue
-        norm = norms.get(leaf, number, fieldname)
-        if boost == 1.0:
-            for docnum, tf in zip(ids, weights, strict=True):
-                into[offset + docnum] = get(offset + docnum, 0.0) + idf * (
-                    (tf * k1_plus_1) / (tf + norm[docnum]))
-        else:
-            for docnum, tf in zip(ids, weights, strict=True):
-                into[offset + docnum] = get(offset + docnum, 0.0) + idf * (
-                    (tf * k1_plus_1) / (tf + norm[docnum])) * boost
+        tf = weights.astype(np.float64)
+        score = idf * ((tf * k1_plus_1) / (tf + norms.get(leaf, number, fieldname)[ids]))
+        if boost != 1.0:
+            score *= boost
+        where = ids + offset if offset else ids
+        # A term's postings name each document once, so the slots can be added at once.
+        into.scores[where] += score
+        into.matched[where] = True
 
 
 class _NotOurs(Exception):
     """A query part whose scores are left to Whoosh's matchers."""
 
 
-def _add(into: dict[int, float], part: dict[int, float], boost: float = 1.0) -> None:
-    get = into.get
-    if boost == 1.0:
-        for docnum, score in part.items():
-            into[docnum] = get(docnum, 0.0) + score
-    else:
-        for docnum, score in part.items():
-            into[docnum] = get(docnum, 0.0) + score * boost
-
-
-def _scores(searcher, node, into: dict[int, float] | None = None) -> dict[int, float]:
-    """The scores of the documents `node` matches, added to `into` (a new dict if None).
+def _scores(searcher, node, size: int, into: _Scores | None = None) -> _Scores:
+    """The scores of the documents `node` matches, added to `into` (new if None).
 
     An OR adds up whichever of its parts match, so its parts add straight into the
-    same dict; an AND counts only where all its parts match, so its parts are
+    same scores; an AND counts only where all its parts match, so its parts are
     scored apart first and joined.
     """
-    into = {} if into is None else into
+    into = _Scores(size) if into is None else into
     if isinstance(node, q.Term):
         _term(searcher, node.fieldname, node.text, node.boost, into)
     elif isinstance(node, q.Prefix):
         # Whoosh ORs the words the prefix expands to, each scored as a term (and a
         # single word as that term, boost and all ignored).
-        words = list(searcher.reader().expand_prefix(node.fieldname, node.text))
+        words = masks.expand_prefix(searcher, node.fieldname, node.text)
         if len(words) == 1:
             _term(searcher, node.fieldname, words[0], 1.0, into)
         elif words:
             _scores(searcher, q.Or([q.Term(node.fieldname, w) for w in words],
-                                   boost=node.boost), into)
+                                   boost=node.boost), size, into)
     elif type(node) is q.Or:
         if node.boost == 1.0:
             for child in node.subqueries:
-                _scores(searcher, child, into)
+                _scores(searcher, child, size, into)
         else:
-            part: dict[int, float] = {}
+            part = _Scores(size)
             for child in node.subqueries:
-                _scores(searcher, child, part)
-            _add(into, part, node.boost)
+                _scores(searcher, child, size, part)
+            into.add(part, node.boost)
     elif type(node) is q.And:
-        parts = [_scores(searcher, child) for child in node.subqueries]
-        total = parts[0] if parts else {}
-        for part in parts[1:]:
-            total = {d: s + part[d] for d, s in total.items() if d in part}
-        _add(into, total, node.boost)
+        parts = [_scores(searcher, child, size) for child in node.subqueries]
+        if parts:
+            total = parts[0]
+            for part in parts[1:]:
+                total.matched &= part.matched
+                total.scores += part.scores
+            total.scores[~total.matched] = 0.0
+            into.add(total, node.boost)
     elif type(node) is q.Phrase and searcher.schema[node.fieldname].scorable:
         # Whoosh scores a phrase as the sum of its words' scores, where the phrase is found.
         found = masks.matching(searcher, masks.for_searcher(searcher), node)
         if found:
-            inside = masks.as_bytes(found, searcher.doc_count_all())
-            total: dict[int, float] = {}
+            inside = masks.as_bools(found, size)
+            total = _Scores(size)
             for word in node.words:
-                scores: dict[int, float] = {}
+                scores = _Scores(size)
                 _term(searcher, node.fieldname, word, 1.0, scores)
-                for docnum, score in scores.items():
-                    if inside[docnum >> 3] >> (docnum & 7) & 1:
-                        total[docnum] = total.get(docnum, 0.0) + score
-            _add(into, total, node.boost)
+                total.scores[inside] += scores.scores[inside]
+            total.matched = inside
+            into.add(total, node.boost)
     else:
-        _add(into, _by_whoosh(searcher, node))
+        into.add(_by_whoosh(searcher, node, size))
     return into
 
 
-def _by_whoosh(searcher, node) -> dict[int, float]:
+def _by_whoosh(searcher, node, size: int) -> _Scores:
     """A part's scores from Whoosh's own matchers, segment by segment as its collector runs."""
-    scores: dict[int, float] = {}
+    scores = _Scores(size)
     for _, leaf, offset in masks.leaves(searcher):
         matcher = node.matcher(leaf, leaf.context())
         while matcher.is_active():
-            scores[offset + matcher.id()] = matcher.score()
+            scores.scores[offset + matcher.id()] = matcher.score()
+            scores.matched[offset + matcher.id()] = True
             matcher.next()
     return scores
 
@@ -216,10 +244,16 @@ def top(searcher, query, selected: int, size: int, limit: int) -> list[tuple[int
     if not selected or limit <= 0:
         return []
     try:
-        scores = _scores(searcher, query)
+        found = _scores(searcher, query, size)
     except _NotOurs:
-        scores = _by_whoosh(searcher, query)
-    chosen = masks.as_bytes(selected, size)
-    candidates = ((-score, docnum) for docnum, score in scores.items()
-                  if chosen[docnum >> 3] >> (docnum & 7) & 1)
-    return [(docnum, -negative) for negative, docnum in heapq.nsmallest(limit, candidates)]
+        found = _by_whoosh(searcher, query, size)
+    candidates = np.flatnonzero(found.matched & masks.as_bools(selected, size))
+    scores = found.scores[candidates]
+    if len(candidates) > limit:
+        # Only what could make the page is sorted: every score at least the
+        # limit-th best (ties at the edge included, to be ordered by document).
+        edge = np.partition(scores, len(scores) - limit)[len(scores) - limit]
+        keep = scores >= edge
+        candidates, scores = candidates[keep], scores[keep]
+    order = np.lexsort((candidates, -scores))[:limit]
+    return [(int(d), float(s)) for d, s in zip(candidates[order], scores[order], strict=True)]

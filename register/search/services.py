@@ -206,12 +206,14 @@ def forget_pages() -> None:
 
 def warm() -> bool:
     """Do a search's one-off reading now: open this thread's searcher, build its filter
-    bitsets, read the text fields' lengths. A web worker calls it before its first
+    bitsets, read the text fields' lengths and the directories of the segments'
+    postings files. A web worker calls it before its first
     request (deploy/gunicorn.conf.py), so no person waits for it. False if the index
     cannot be read (the first search then answers from the database, as ever)."""
     try:
         searcher = index.searcher()
         masks.for_searcher(searcher)
+        masks.segment_files(searcher)
         scoring.warm(searcher, text_query.FIELDS)
     except index.IndexUnavailable:
         return False
@@ -230,11 +232,10 @@ def _degraded(params: SearchParams) -> Results:
 
 def _lookups(searcher):
     """The index-aware helpers text_query.build takes: known terms, spellings, completions."""
-    reader = searcher.reader()
     path = index.live_path()
 
     def known(term: str) -> bool:
-        return any(reader.doc_frequency(f, term) for f in text_query.FIELDS)
+        return any(masks.doc_frequency(searcher, f, term) for f in text_query.FIELDS)
 
     def similar(word: str, indexed: bool) -> list[str]:
         return spelling.near(path, word, indexed=indexed) if path else []

@@ -27,7 +27,7 @@ from register.database import reading, utcnow
 from register.extensions import db
 from register.mentors.models import MentorProfile
 from register.mentorships.models import Mentorship
-from register.search import index, pages, spelling
+from register.search import index, pages, postings, spelling
 from register.search.documents import document
 from register.search.models import SearchChange
 
@@ -108,7 +108,9 @@ def sync(max_seconds: float | None = None, *, repair: bool = True) -> SyncResult
             # Read the log and the profiles only once the lock is ours, so what we
             # write is never older than what the sync before us wrote.
             db.session.rollback()
-            return _apply_logged_changes(ix, max_seconds)
+            result = _apply_logged_changes(ix, max_seconds)
+            _write_postings(ix)
+            return result
     except LockError:
         return SyncResult(waiting=True)  # another sync is at work; the changes stay queued
 
@@ -157,6 +159,16 @@ def _damage() -> list[str]:
             # half-way state, not damage. The next sync looks again.
             return []
     return problems
+
+
+def _write_postings(ix) -> None:
+    """Give each segment without one its postings file (a new segment, or an index from
+    before there were any). Searches read Whoosh's files until it is there, so a
+    failure here (a full disk) is logged, not raised: the next sync tries again."""
+    try:
+        postings.write_missing(ix)
+    except Exception:  # noqa: BLE001
+        current_app.logger.exception("Writing a search segment's postings file failed")
 
 
 def _apply_logged_changes(ix, max_seconds: float | None) -> SyncResult:
@@ -252,6 +264,7 @@ def rebuild(processes: int = 1, *, wait: bool = True) -> RebuildResult:
             shutil.rmtree(path, ignore_errors=True)
             raise
         spelling.save(path, words)
+        postings.write_missing(index.open_generation(path))
         index.write_state(path, {"high_water": high_water})
         index.swap_in(path)
     db.session.rollback()
