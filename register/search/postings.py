@@ -351,7 +351,11 @@ class SegmentFile:
                 return _EMPTY[0]
         if starts is None:
             return _EMPTY[0]
-        return np.unique(starts // _STRIDE).astype(np.int32)
+        documents = (starts // _STRIDE).astype(np.int32)  # in order, as starts are
+        # Each document once (np.unique would do, but its first call imports numpy.ma).
+        first = np.ones(len(documents), dtype=bool)
+        first[1:] = documents[1:] != documents[:-1]
+        return documents[first]
 
     def close(self) -> None:
         if self.handle is not None:
