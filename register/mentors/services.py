@@ -486,9 +486,14 @@ def _remove_profile_of_leaving_account(user: User) -> None:
         remove_for_deleted_account(profile)
 
 
-def profiles_by_id(ids: list[int]) -> dict[int, MentorProfile]:
-    """The profiles with these ids, by id: one query for a page of search results."""
+def result_details(ids: list[int]) -> dict:
+    """What a search result shows beyond the index, for the profiles with these ids, by id:
+    one query for a page of results, reading only those columns (whole profiles took
+    half of a results page's time)."""
     if not ids:
         return {}
-    found = db.session.scalars(select(MentorProfile).where(MentorProfile.id.in_(ids)))
-    return {profile.id: profile for profile in found}
+    found = db.session.execute(
+        select(MentorProfile.id, MentorProfile.location, MentorProfile.sector,
+               MentorProfile.formats, MentorProfile.kind, MentorProfile.in_training)
+        .where(MentorProfile.id.in_(ids)))
+    return {row.id: row for row in found}

@@ -6,7 +6,7 @@ from dataclasses import replace
 
 from flask import current_app, redirect, request, url_for
 
-from register.mentors.services import profiles_by_id
+from register.mentors.services import result_details
 from register.search import bp, services, stats
 from register.web import is_fragment_request, render
 
@@ -49,7 +49,7 @@ def _details_if_reachable(ids: list[int]) -> dict:
     from register.web import log_outage
 
     try:
-        return profiles_by_id(ids)
+        return result_details(ids)
     except (OperationalError, PoolTimeout) as error:
         db.session.rollback()
         log_outage(error)
