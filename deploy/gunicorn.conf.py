@@ -11,8 +11,10 @@ graceful_timeout = 20
 
 
 def post_worker_init(worker):
-    """Read the search index's filters and field lengths before the first request, so the
-    first people to search after a deploy or restart do not wait for it."""
+    """Compile the templates and read the search index's filters, field lengths and
+    postings directories before the first request, so the first people to search after
+    a deploy or restart do not wait for it."""
+    from register import web
     from register.search.services import warm
 
     app = worker.wsgi
@@ -20,6 +22,7 @@ def post_worker_init(worker):
         return
     try:
         with app.app_context():
+            web.warm(app)
             if not warm():
                 worker.log.info("Search not warmed: the index cannot be read yet")
     except Exception:  # warming only saves time; a worker must still serve without it

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import threading
+from contextlib import suppress
 from time import monotonic
 from urllib.parse import urljoin, urlsplit
 
 from flask import Flask, Request, Response, abort, current_app, g, render_template, request, url_for
 from flask_wtf.csrf import CSRFError
+from jinja2 import TemplateError
 from sqlalchemy.exc import DBAPIError, InterfaceError, InvalidRequestError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from werkzeug.exceptions import HTTPException
@@ -37,6 +39,20 @@ def render(page: str, partial: str | None = None, /, *, status: int = 200, **con
         (render_template(template, is_fragment=fragment, **context), status))
     response.vary.add("HX-Request")
     return response
+
+
+def warm(app: Flask) -> None:
+    """Do the one-off work of a worker's first page now: compile every template and
+    configure the database mappings (together some 40 ms, which the first person to
+    search after a deploy or restart would otherwise wait for)."""
+    from sqlalchemy.orm import configure_mappers
+
+    configure_mappers()
+    for name in app.jinja_env.list_templates(extensions=["html"]):
+        # A template that does not compile here belongs to a page this configuration
+        # does not serve (the development mail viewer, with its own filters).
+        with suppress(TemplateError):
+            app.jinja_env.get_template(name)
 
 
 def safe_next(target: str | None, default_endpoint: str = "main.index") -> str:

@@ -137,6 +137,8 @@ def test_a_web_worker_reads_the_index_before_its_first_request(app, spread_regis
         gc.unfreeze()  # this is a test run, not a worker: its garbage must still go
     assert len(masks._segments) == leaves
     assert len(postings._open) == leaves  # each segment's postings file, its directory read
+    compiled = {name for _, name in app.jinja_env.cache}
+    assert {"search/results.html", "search/_results.html", "base.html"} <= compiled
     assert {field for _, field in scoring._lengths} == set(text_query.FIELDS)
     assert len(scoring._lengths) == leaves * len(text_query.FIELDS)
 
