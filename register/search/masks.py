@@ -48,11 +48,6 @@ def to_bitset(mask: int, size: int) -> BitSet:
     return bitset
 
 
-def contains(mask_bytes: bytes, docnum: int) -> bool:
-    """Whether a bitset, given as its little-endian bytes, holds `docnum`."""
-    return bool(mask_bytes[docnum >> 3] >> (docnum & 7) & 1)
-
-
 def as_bytes(mask: int, size: int) -> bytes:
     return mask.to_bytes((size + 7) // 8 or 1, "little")
 
@@ -89,7 +84,8 @@ class _SegmentMasks:
                 self.values[(fieldname, value)] = from_ids(
                     postings.whoosh_postings(reader, fieldname, value)[0], self.size)
         published = reader.column_reader("published")
-        self.published = [published[docnum] for docnum in range(self.size)]
+        self.published = np.array([published[docnum] or 0 for docnum in range(self.size)],
+                                  dtype=np.int64)
 
 
 _segments: dict[str, _SegmentMasks] = {}
@@ -136,18 +132,25 @@ class Masks:
 
     def __init__(self, searcher):
         self.size = searcher.doc_count_all()
-        reader = searcher.reader()
-        self.live = from_ids(reader.all_doc_ids(), self.size)
         self.values: dict[tuple[str, str], int] = {}
-        published: list[int] = [0] * self.size
+        live = np.zeros(self.size, dtype=bool)
+        published = np.zeros(self.size, dtype=np.int64)
         for _, leaf, offset in leaves(searcher):
             part = _segment_masks(leaf)
             for key, mask in part.values.items():
                 self.values[key] = self.values.get(key, 0) | (mask << offset)
             published[offset:offset + part.size] = part.published
-        live_bytes = as_bytes(self.live, self.size)
-        self.newest = sorted((d for d in range(self.size) if contains(live_bytes, d)),
-                             key=published.__getitem__, reverse=True)
+            reader = leaf.reader()
+            if reader.has_deletions():  # only a segment with deletions is gone through
+                live[np.fromiter(reader.all_doc_ids(), dtype=np.int64) + offset] = True
+            else:
+                live[offset:offset + part.size] = True
+        self.live = int.from_bytes(np.packbits(live, bitorder="little").tobytes(), "little")
+        # Newest first; mentors published at the same moment in document order (a stable
+        # sort, as Python's sorted(reverse=True) gives).
+        ids = np.flatnonzero(live)
+        self.newest = ids[np.argsort(-published[ids], kind="stable")]
+
     def value(self, fieldname: str, value: str) -> int:
         return self.values.get((fieldname, value), 0)
 

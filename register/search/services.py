@@ -7,7 +7,6 @@ import threading
 import traceback
 from collections import OrderedDict
 from dataclasses import dataclass, field, replace
-from itertools import islice
 
 from flask import current_app
 from markupsafe import Markup
@@ -314,9 +313,9 @@ def _page(searcher, found, built, selected: int, params: SearchParams) -> list[H
         return []
     if built is None or params.sort == "newest":
         # The newest mentors first, straight from the precomputed order.
-        selected_bytes = masks.as_bytes(selected, found.size)
-        wanted = (d for d in found.newest if selected_bytes[d >> 3] >> (d & 7) & 1)
-        docnums = list(islice(wanted, start, start + PAGE_SIZE))
+        newest = found.newest
+        docnums = newest[masks.as_bools(selected, found.size)[newest]][
+            start:start + PAGE_SIZE].tolist()
     else:
         ranked = scoring.top(searcher, built, selected, found.size, start + PAGE_SIZE)
         docnums = [docnum for docnum, _ in ranked[start:]]
