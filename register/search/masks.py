@@ -99,11 +99,14 @@ def segment_key(reader) -> tuple:
     test runner does) can make the same id again in another folder, so the folder is
     part of the key.
     """
-    storage = reader.storage()
-    # A compound segment reads through an overlay whose second storage is the folder.
-    folder = getattr(storage, "folder", None) or getattr(getattr(storage, "b", None), "folder",
-                                                         None)
-    return (folder, reader.segment().segment_id())
+    key = getattr(reader, "register_segment_key", None)
+    if key is None:  # worked out once per reader: a search asks thousands of times
+        storage = reader.storage()
+        # A compound segment reads through an overlay whose second storage is the folder.
+        folder = getattr(storage, "folder", None) or getattr(getattr(storage, "b", None),
+                                                             "folder", None)
+        key = reader.register_segment_key = (folder, reader.segment().segment_id())
+    return key
 
 
 def per_segment(cache: dict, key: tuple, build, kept: int):

@@ -15,11 +15,14 @@ it for each new segment after its commit, and a rebuild for every segment
 before the swap. A segment without one, or with one that does not read
 back as whole, is read from Whoosh's own files, with the same result.
 
-Layout: an 8-byte mark, the directory's place (offset, length), the
-segment's document count and a CRC-32 of all that follows; then the arrays;
-then the directory as JSON: per field, the terms in order with where each
-term's arrays start, how many postings and how many positions it has. A
-search checks the mark, the length and the directory; sync checks the sum,
+Layout: a header (a mark, where the term tables and the directory begin,
+the segment's document count and a CRC-32 of all that follows); then each
+term's arrays; then per field a term table: the terms in order as one block
+of UTF-8 with their offsets, and where each term's arrays start, how many
+postings and positions it has, all as packed integers (a few bytes a term,
+where a dictionary of Python objects took hundreds); then a small JSON
+directory of where each table lies. A term is found by binary search. A
+search checks the mark, the lengths and the directory; sync checks the sum,
 and writes again a file that fails it.
 """
 
@@ -32,8 +35,8 @@ import struct
 import threading
 import time
 import zlib
-from bisect import bisect_left
-from itertools import accumulate, islice
+from array import array
+from itertools import accumulate
 from pathlib import Path
 
 import numpy as np
@@ -42,8 +45,10 @@ from whoosh.formats import Positions
 from whoosh.matching.wrappers import FilterMatcher
 from whoosh.system import _INT_SIZE
 
-MARK = b"MRPOST01"
-_HEADER = struct.Struct("<8sQQQI")
+MARK = b"MRPOST02"
+# Mark, where the term tables start, where the JSON directory starts and its length, the
+# segment's document count, and a CRC-32 of everything after the header.
+_HEADER = struct.Struct("<8sQQQQI")
 SUFFIX = "postings"
 
 _lock = threading.Lock()
@@ -141,39 +146,54 @@ def write(folder: Path, reader) -> Path:
     segment = reader.segment()
     target = folder / file_name(segment)
     temporary = folder / f"{file_name(segment)}.tmp{os.getpid()}-{threading.get_ident()}"
-    directory: dict = {"segment": segment.segment_id(), "docs": reader.doc_count_all(),
-                       "fields": {}, "positional": []}
     try:
         with open(temporary, "wb") as out:
             out.write(bytes(_HEADER.size))
             at = _HEADER.size
             check = 0
+
+            def put(part: bytes) -> tuple[int, int]:
+                nonlocal at, check
+                out.write(part)
+                check = zlib.crc32(part, check)
+                at += len(part)
+                return at - len(part), len(part)
+
+            tables = []
             for fieldname, positional in text_fields(reader.schema):
-                terms, starts, sizes, position_sizes = [], [], [], []
+                words, starts = [], array("q")
+                sizes, position_sizes = array("i"), array("i")
                 for text in reader.field_terms(fieldname):
                     ids, weights = whoosh_postings(reader, fieldname, text)
-                    parts = [ids.tobytes(), weights.tobytes()]
+                    starts.append(at)
+                    put(ids.tobytes())
+                    put(weights.tobytes())
                     found = 0
                     if positional:
                         counts, positions = _whoosh_positions(reader, fieldname, text)
-                        parts += [counts.tobytes(), positions.tobytes()]
+                        put(counts.tobytes())
+                        put(positions.tobytes())
                         found = len(positions)
-                    terms.append(text)
-                    starts.append(at)
+                    words.append(text.encode("utf-8"))
                     sizes.append(len(ids))
                     position_sizes.append(found)
-                    for part in parts:
-                        out.write(part)
-                        at += len(part)
-                        check = zlib.crc32(part, check)
-                directory["fields"][fieldname] = [terms, starts, sizes, position_sizes]
-                if positional:
-                    directory["positional"].append(fieldname)
-            listed = json.dumps(directory, separators=(",", ":")).encode()
-            out.write(listed)
+                tables.append((fieldname, positional, words, starts, sizes, position_sizes))
+            tables_at = at
+            directory: dict = {"segment": segment.segment_id(), "fields": {}}
+            for fieldname, positional, words, starts, sizes, position_sizes in tables:
+                offsets = array("I", [0])
+                for word in words:
+                    offsets.append(offsets[-1] + len(word))
+                directory["fields"][fieldname] = {
+                    "positional": positional, "count": len(words),
+                    **{name: put(part) for name, part in (
+                        ("words", b"".join(words)), ("offsets", offsets.tobytes()),
+                        ("starts", starts.tobytes()), ("sizes", sizes.tobytes()),
+                        ("positions", position_sizes.tobytes()))}}
+            listed_at, listed_length = put(json.dumps(directory).encode())
             out.seek(0)
-            out.write(_HEADER.pack(MARK, at, len(listed), reader.doc_count_all(),
-                                   zlib.crc32(listed, check)))
+            out.write(_HEADER.pack(MARK, tables_at, listed_at, listed_length,
+                                   reader.doc_count_all(), check))
             out.flush()
             os.fsync(out.fileno())
         os.replace(temporary, target)
@@ -211,7 +231,8 @@ def _whole(path: Path, segment_id: str, docs: int) -> bool:
             seen = (str(path), stat.st_size, stat.st_mtime_ns, docs)
             if seen in _checked:
                 return True
-            mark, where, length, count, expected = _HEADER.unpack(handle.read(_HEADER.size))
+            mark, _, where, length, count, expected = _HEADER.unpack(
+                handle.read(_HEADER.size))
             if mark != MARK or count != docs or stat.st_size != where + length:
                 return False
             check = 0
@@ -235,8 +256,41 @@ class Damaged(Exception):
     """A postings file that does not read back as whole."""
 
 
+class _Table:
+    """One field's terms in a postings file: in order, found by binary search."""
+
+    __slots__ = ("count", "words", "offsets", "starts", "sizes", "positions", "positional")
+
+    def __init__(self, count: int, positional: bool, parts: dict[str, bytes]):
+        self.count, self.positional = count, positional
+        self.words = parts["words"]
+        self.offsets, self.starts = array("I", parts["offsets"]), array("q", parts["starts"])
+        self.sizes, self.positions = array("i", parts["sizes"]), array("i", parts["positions"])
+        if not (len(self.offsets) == count + 1 and len(self.starts) == len(self.sizes)
+                == len(self.positions) == count and self.offsets[-1] == len(self.words)):
+            raise Damaged("a term table does not add up")
+
+    def word(self, number: int) -> bytes:
+        return self.words[self.offsets[number]:self.offsets[number + 1]]
+
+    def first_from(self, key: bytes) -> int:
+        """The number of the first term not before `key` (count if there is none)."""
+        low, high = 0, self.count
+        while low < high:
+            middle = (low + high) >> 1
+            if self.word(middle) < key:
+                low = middle + 1
+            else:
+                high = middle
+        return low
+
+    def find(self, key: bytes) -> int | None:
+        number = self.first_from(key)
+        return number if number < self.count and self.word(number) == key else None
+
+
 class SegmentFile:
-    """One segment's postings file, open for reading; its directory read once."""
+    """One segment's postings file, open for reading; its term tables read once."""
 
     def __init__(self, path: Path, segment_id: str, docs: int):
         self.handle: int | None = None
@@ -245,69 +299,77 @@ class SegmentFile:
             head = os.pread(self.handle, _HEADER.size, 0)
             if len(head) != _HEADER.size:
                 raise Damaged(f"{path.name} is cut short")
-            mark, where, length, count, _ = _HEADER.unpack(head)
-            if mark != MARK or count != docs or os.fstat(self.handle).st_size != where + length:
+            mark, tables_at, where, length, count, _ = _HEADER.unpack(head)
+            if (mark != MARK or count != docs or not _HEADER.size <= tables_at <= where
+                    or os.fstat(self.handle).st_size != where + length):
                 raise Damaged(f"{path.name} is not whole")
-            listed = os.pread(self.handle, length, where)
             try:
-                directory = json.loads(listed)
+                directory = json.loads(os.pread(self.handle, length, where))
             except ValueError as error:
                 raise Damaged(f"{path.name} has an unreadable directory") from error
             if directory.get("segment") != segment_id:
                 raise Damaged(f"{path.name} belongs to another segment")
-            self.terms: dict[str, dict[str, tuple[int, int, int]]] = {}
-            self.sorted: dict[str, list[str]] = {}
-            for fieldname, (terms, starts, sizes, position_sizes) in directory["fields"].items():
-                self.sorted[fieldname] = terms
-                self.terms[fieldname] = {
-                    text: entry for text, *entry in zip(terms, starts, sizes, position_sizes,
-                                                        strict=True)}
-            self.positional = set(directory["positional"])
-            self.end = where
+            self.end = tables_at
+            self.tables: dict[str, _Table] = {}
+            for fieldname, listed in directory["fields"].items():
+                parts = {}
+                for name in ("words", "offsets", "starts", "sizes", "positions"):
+                    start, size = listed[name]
+                    if not tables_at <= start <= start + size <= where:
+                        raise Damaged(f"{path.name} has a table out of place")
+                    parts[name] = os.pread(self.handle, size, start)
+                    if len(parts[name]) != size:
+                        raise Damaged(f"{path.name} is cut short")
+                self.tables[fieldname] = _Table(listed["count"], listed["positional"], parts)
         except BaseException:
             self.close()
             raise
 
     def _read(self, start: int, size: int) -> bytes:
-        if start + size > self.end:
-            raise Damaged("a term's postings lie beyond the file's arrays")
+        if start < _HEADER.size or start + size > self.end:
+            raise Damaged("a term's postings lie outside the file's arrays")
         data = os.pread(self.handle, size, start)
         if len(data) != size:
             raise Damaged("a term's postings are cut short")
         return data
 
+    def _entry(self, fieldname: str, text: str | bytes) -> tuple[_Table | None, int | None]:
+        table = self.tables.get(fieldname)
+        if table is None:
+            return None, None
+        return table, table.find(_key(text))
+
     def doc_frequency(self, fieldname: str, text: str | bytes) -> int | None:
         """How many documents of the segment hold a term (deleted ones too, as Whoosh
         counts); None for a field this file does not keep."""
-        terms = self.terms.get(fieldname)
-        if terms is None:
+        table, number = self._entry(fieldname, text)
+        if table is None:
             return None
-        entry = terms.get(_text(text))
-        return 0 if entry is None else entry[1]
+        return 0 if number is None else table.sizes[number]
 
     def expand_prefix(self, fieldname: str, prefix: str | bytes) -> list[str] | None:
         """The segment's terms that begin with `prefix`, in order; None for a field not kept."""
-        terms = self.sorted.get(fieldname)
-        if terms is None:
+        table = self.tables.get(fieldname)
+        if table is None:
             return None
-        prefix = _text(prefix)
+        key = _key(prefix)
         found = []
-        for text in islice(terms, bisect_left(terms, prefix), None):
-            if not text.startswith(prefix):
+        for number in range(table.first_from(key), table.count):
+            word = table.word(number)
+            if not word.startswith(key):
                 break
-            found.append(text)
+            found.append(word.decode("utf-8"))
         return found
 
     def postings(self, fieldname: str, text: str) -> tuple[np.ndarray, np.ndarray] | None:
         """(document numbers, weights) of a term, empty if absent; None for a field not kept."""
-        terms = self.terms.get(fieldname)
-        if terms is None:
+        table, number = self._entry(fieldname, text)
+        if table is None:
             return None
-        entry = terms.get(_text(text))
-        if entry is None:
+        if number is None:
             return _EMPTY
-        start, size, _ = entry
-        data = self._read(start, size * 8)
+        size = table.sizes[number]
+        data = self._read(table.starts[number], size * 8)
         return (np.frombuffer(data, np.int32, size),
                 np.frombuffer(data, np.float32, size, size * 4))
 
@@ -315,14 +377,13 @@ class SegmentFile:
                                                                np.ndarray] | None:
         """(document numbers, positions each, every position) of a term, or None if this
         file has no positions for the field."""
-        terms = self.terms.get(fieldname)
-        if terms is None or fieldname not in self.positional:
+        table, number = self._entry(fieldname, text)
+        if table is None or not table.positional:
             return None
-        entry = terms.get(_text(text))
-        if entry is None:
+        if number is None:
             return _EMPTY[0], _EMPTY[0], _EMPTY[0]
-        start, size, position_size = entry
-        data = self._read(start, size * 12 + position_size * 4)
+        size, position_size = table.sizes[number], table.positions[number]
+        data = self._read(table.starts[number], size * 12 + position_size * 4)
         return (np.frombuffer(data, np.int32, size),
                 np.frombuffer(data, np.int32, size, size * 8),
                 np.frombuffer(data, np.int32, position_size, size * 12))
@@ -368,9 +429,9 @@ class SegmentFile:
 _EMPTY = (np.zeros(0, np.int32), np.zeros(0, np.float32))
 
 
-def _text(term: str | bytes) -> str:
+def _key(term: str | bytes) -> bytes:
     # Whoosh hands out a term as text or as its UTF-8 bytes (expand_prefix gives bytes).
-    return term.decode("utf-8") if isinstance(term, bytes) else term
+    return term if isinstance(term, bytes) else term.encode("utf-8")
 
 # Room for every position of a field in a document, between one document and the next.
 _STRIDE = 1 << 32
