@@ -170,7 +170,7 @@ class Masks:
 # term's bitset is 12 KB.
 _terms: OrderedDict[tuple[str, str, str], int] = OrderedDict()
 _terms_bytes = 0
-TERMS_BYTES_KEPT = 16 * 1024 * 1024
+TERMS_BYTES_KEPT = 8 * 1024 * 1024
 MAX_PREFIX_TERMS = 200
 
 
@@ -193,10 +193,11 @@ def _remembered(key: tuple, compute) -> int:
 
 # Per segment, each term's postings (document numbers and weights) that searches
 # have read lately: bitsets are made from them here and scores in scoring.py, so a
-# term is read from disk once for both.
+# term is read once for both. Reading one again from its postings file is cheap (a
+# pread), so the budget is small.
 _postings: OrderedDict[tuple, tuple[np.ndarray, np.ndarray]] = OrderedDict()
 _postings_size = 0
-POSTINGS_KEPT = 2_000_000  # postings across all kept terms: about 16 MB
+POSTINGS_KEPT = 1_000_000  # postings across all kept terms: about 8 MB
 
 
 def _read_postings(reader, fieldname: str, text: str) -> tuple[np.ndarray, np.ndarray]:
