@@ -123,7 +123,8 @@ def timed(function, repeats: int = 1) -> list[float]:
 def clear_caches() -> None:
     """Forget what the search keeps from one search to the next (pages, terms' postings
     and bitsets, spellings), as for a search the first of its kind. What a worker reads
-    once when it starts (filter bitsets, field lengths: services.warm) stays read."""
+    once when it starts (filter bitsets, field lengths, the term tables of the segments'
+    postings files: services.warm) stays read."""
     from register.search import masks, services, spelling
 
     services.forget_pages()
