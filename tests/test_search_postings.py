@@ -188,7 +188,7 @@ def test_a_rebuild_gives_every_segment_a_file_and_old_ones_go_with_their_segment
         assert {p.name for p in live_files(app)} == merged
 
 
-def test_a_file_that_cannot_be_written_leaves_the_sync_and_searches_working(
+def test_a_file_that_cannot_be_written_leaves_sync_rebuild_and_searches_working(
         app, monkeypatch, caplog):
     for path in live_files(app):
         path.unlink()
@@ -198,10 +198,18 @@ def test_a_file_that_cannot_be_written_leaves_the_sync_and_searches_working(
         raise OSError(28, "No space left on device")
 
     monkeypatch.setattr(postings, "write", full_disk)
-    with caplog.at_level(logging.ERROR):
+    monkeypatch.setattr(sync, "_postings_failure", [""])
+    with caplog.at_level(logging.INFO):
         result = apply_changes(app)
-    assert not result.waiting
-    assert "postings file" in caplog.text
+        assert not result.waiting
+        assert "No space left on device" in caplog.text
+        errors = [r for r in caplog.records if r.levelno >= logging.ERROR]
+        assert len(errors) == 1 and errors[0].exc_info  # the cause, in full, once
+        apply_changes(app)
+        apply_changes(app)  # the worker's next syncs: the same cause is not logged again
+        assert len([r for r in caplog.records if r.levelno >= logging.ERROR]) == 1
+        with app.app_context():
+            sync.rebuild()  # a rebuild goes ahead without them too
     assert live_files(app) == []
     masks.forget_terms()
     with app.app_context():

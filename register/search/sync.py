@@ -161,14 +161,26 @@ def _damage() -> list[str]:
     return problems
 
 
+# The last reason a postings file could not be written, so a lasting cause (a full
+# disk, a read-only folder) is logged in full once, not at every sync.
+_postings_failure: list[str] = [""]
+
+
 def _write_postings(ix) -> None:
     """Give each segment without one its postings file (a new segment, or an index from
     before there were any). Searches read Whoosh's files until it is there, so a
-    failure here (a full disk) is logged, not raised: the next sync tries again."""
+    failure here is logged, not raised: the next sync tries again."""
     try:
         postings.write_missing(ix)
-    except Exception:  # noqa: BLE001
-        current_app.logger.exception("Writing a search segment's postings file failed")
+    except Exception as error:  # noqa: BLE001
+        if repr(error) != _postings_failure[0]:
+            _postings_failure[0] = repr(error)
+            current_app.logger.exception("Writing a search segment's postings file failed")
+        else:
+            current_app.logger.info("Writing a search segment's postings file failed "
+                                    "again: %r", error)
+    else:
+        _postings_failure[0] = ""
 
 
 def _apply_logged_changes(ix, max_seconds: float | None) -> SyncResult:
@@ -264,7 +276,7 @@ def rebuild(processes: int = 1, *, wait: bool = True) -> RebuildResult:
             shutil.rmtree(path, ignore_errors=True)
             raise
         spelling.save(path, words)
-        postings.write_missing(index.open_generation(path))
+        _write_postings(index.open_generation(path))
         index.write_state(path, {"high_water": high_water})
         index.swap_in(path)
     db.session.rollback()
