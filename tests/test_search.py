@@ -1020,6 +1020,66 @@ def test_full_page_and_fragment(app, client, register_of_mentors):
     assert result_names(page_text(restored)) == ["Priya Raman", "Owen Price"]
 
 
+def result_details_shown(body: str) -> list[str]:
+    return [re.sub(r"<[^>]+>", "", item).strip() for item in
+            re.findall(r'<ul class="mentor-meta">(.*?)</ul>', body, re.S)]
+
+
+def test_a_results_page_shows_each_mentors_details_without_asking_the_database(
+        app, client, register_of_mentors):
+    from sqlalchemy import event
+
+    client.get("/mentors?q=zzzz")  # the first request checks the schema, once
+    statements: list[str] = []
+
+    def count(conn, cursor, statement, *args):
+        statements.append(statement)
+
+    with app.app_context():
+        engine = db.engine
+    event.listen(engine, "before_cursor_execute", count)
+    try:
+        body = page_text(client.get("/mentors?q=statistics"))
+    finally:
+        event.remove(engine, "before_cursor_execute", count)
+    assert statements == []  # an anonymous search reads the index alone
+    shown = result_details_shown(body)
+    assert result_names(body) == ["Priya Raman", "Owen Price"]
+    assert "Location: Leeds" in shown[0] and "Sector: Academia" in shown[0]
+    assert "Meets by video call, email" in shown[0] and "Formal mentoring" in shown[0]
+
+
+def test_an_index_from_before_it_kept_the_details_is_rebuilt_and_the_page_reads_the_database(
+        app, client, register_of_mentors, monkeypatch):
+    from whoosh.fields import Schema
+
+    from register.search import documents, services
+    from register.search import sync as sync_module
+
+    before = page_text(client.get("/mentors?q=statistics"))
+    # An index as the previous version of the register built it: no "shown" field.
+    old_schema = index.schema()
+    old_schema.remove("shown")
+    monkeypatch.setattr(index, "schema", lambda: Schema(**dict(old_schema.items())))
+    monkeypatch.setattr(sync_module, "document", lambda *a, **k: {
+        k2: v for k2, v in documents.document(*a, **k).items() if k2 != "shown"})
+    with app.app_context():
+        rebuild()
+    monkeypatch.undo()
+    with app.app_context():
+        services.forget_pages()
+        assert index.damage() == ["the index's fields are not this version's"]
+    old = page_text(client.get("/mentors?q=statistics"))
+    assert result_details_shown(old) == result_details_shown(before)  # from the database
+    with app.app_context():
+        assert sync().rebuilt  # the worker's next sync builds it again
+        assert index.damage() == []
+        assert all(hit.details is not None
+                   for hit in search(SearchParams.from_args(MultiDict({"q": "statistics"}))).hits)
+    assert result_details_shown(page_text(client.get("/mentors?q=statistics"))) == \
+        result_details_shown(before)
+
+
 def test_matched_words_are_marked_in_the_extract(app, client, register_of_mentors):
     body = page_text(client.get("/mentors?q=statistics"))
     extracts = re.findall(r'<p class="extract">(.*?)</p>', body, re.S)

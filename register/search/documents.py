@@ -30,6 +30,9 @@ def document(profile: MentorProfile, *, active_mentorships: int, today: date) ->
         # What `search check` compares with the database.
         "version": f"{profile.updated_at.isoformat()}|{'yes' if accepting else 'no'}",
         "status": "paused" if paused else ("full" if full else "open"),
+        "shown": {"location": profile.location or "", "sector": profile.sector or "",
+                  "formats": list(profile.formats or []), "kind": profile.kind or "",
+                  "in_training": bool(profile.in_training)},
     }
 
 

@@ -72,6 +72,9 @@ def schema() -> Schema:
         published=NUMERIC(int, bits=64, stored=True, sortable=True),
         version=STORED,
         status=STORED,
+        # What a result shows beyond the fields above (place, sector, ways of meeting,
+        # kind, in training), so a results page needs nothing from the database.
+        shown=STORED,
     )
 
 
@@ -287,6 +290,9 @@ def damage(path: Path | None = None) -> list[str]:
         segments = ix._segments()
     except Exception as error:  # noqa: BLE001  (Whoosh raises many kinds; all mean damaged)
         return [f"the table of contents cannot be read: {error!r}"]
+    if set(ix.schema.names()) != set(schema().names()):
+        # Built by an earlier version of the register: the worker builds it again.
+        return ["the index's fields are not this version's"]
     problems = []
     for segment in segments:
         name = segment.segment_id()

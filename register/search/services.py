@@ -99,6 +99,17 @@ class SearchParams:
         return self.to_args(filters=filters, page=1)
 
 
+@dataclass(frozen=True)
+class Details:
+    """What a result shows of a mentor beyond the index's text (documents.py, "shown")."""
+
+    location: str
+    sector: str
+    formats: list[str]
+    kind: str
+    in_training: bool
+
+
 @dataclass
 class Hit:
     id: int
@@ -108,6 +119,9 @@ class Hit:
     extract: Markup
     status: str
     knowing: list[str]
+    # None from an index built before it kept them (the page asks the database); the
+    # default also reads pages another process pickled before there were any.
+    details: Details | None = None
 
 
 @dataclass
@@ -325,10 +339,12 @@ def _page(searcher, found, built, selected: int, params: SearchParams) -> list[H
 
 
 def _hit(fields: dict, extract: Markup) -> Hit:
+    shown = fields.get("shown")
     return Hit(id=int(fields["id"]), name=fields["name"], headline=fields.get("headline", ""),
                expertise=[t for t in fields.get("expertise", "").split(" ; ") if t],
                extract=extract, status=fields.get("status", "open"),
-               knowing=fields.get("knowing", "").split())
+               knowing=fields.get("knowing", "").split(),
+               details=Details(**shown) if isinstance(shown, dict) else None)
 
 
 def _suggest(text: str, corrected: dict[str, list[str]]) -> str | None:

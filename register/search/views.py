@@ -30,13 +30,23 @@ def results():
         broader_total = services.search(broader).total
     response = render("search/results.html", "search/_results.html", results=found,
                       params=params, groups=services.GROUPS, broader_total=broader_total,
-                      profiles=_details_if_reachable([hit.id for hit in found.hits]))
+                      profiles=_details(found.hits))
     app = current_app._get_current_object()
     response.call_on_close(lambda: stats.flush_after_response(app))
     if is_fragment_request():
         # htmx would push the form's fields as they are (accepting=0&accepting=1).
         response.headers["HX-Push-Url"] = canonical
     return response
+
+
+def _details(hits) -> dict:
+    """Each result's extra details, by profile id: from the index, which keeps them, or
+    for an index built before it did, from the database."""
+    details = {hit.id: hit.details for hit in hits if hit.details is not None}
+    missing = [hit.id for hit in hits if hit.details is None]
+    if missing:
+        details.update(_details_if_reachable(missing))
+    return details
 
 
 def _details_if_reachable(ids: list[int]) -> dict:
