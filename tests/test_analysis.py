@@ -21,7 +21,8 @@ def sample_texts(count=300):
              + [w for pool in demo.EXPERTISE.values() for w in pool]
              + [w for pool in demo.SECTOR_ROLES.values() for w in pool]
              + ["the", "and", "of", "a", "I", "e.g.", "3.5", "A&E", "naïve", "café", "Zoë",
-                "mentoring", "mentored", "mentors", "co-ordinator", "it's", "x", "", "!!"])
+                "mentoring", "mentored", "mentors", "co-ordinator", "it's", "x", "", "!!",
+                "a..b", "v1.2.3", "end.", ".start", "é.ü_1", "..", "x.y.z."])
     texts = [demo.OPENINGS[0], demo.MIDDLES[1], "", "   ", "the and of", "Zoë Ní Bhriain"]
     for _ in range(count):
         texts.append(" ".join(rng.choice(words) for _ in range(rng.randint(1, 40))))
