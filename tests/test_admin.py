@@ -597,6 +597,9 @@ def test_profiles_are_filtered_by_state_and_searched_by_name_or_email(
     assert names("q=nhs.example&state=suspended") == {"Dee Patel"}
     assert names("q=nobody") == set()
     assert "0 profiles." in text_of(coordinator.get("/admin/profiles?q=nobody"))
+    # LIKE's wildcards are only characters: nobody's name or email holds one.
+    assert names("q=%25") == names("q=_") == names("q=a_a") == set()
+    assert names("q=dee%40nhs") == {"Dee Patel"}  # an @ typed as it is
     # The form remembers what was asked.
     page = coordinator.get("/admin/profiles?q=okoro&state=published").get_data(as_text=True)
     assert 'value="okoro"' in page and '<option value="published" selected>' in page

@@ -97,10 +97,10 @@ def profiles():
     elif state == "edited":
         query = query.where(MentorProfile.edited_since_review)
     if text:
-        pattern = f"%{text.lower()}%"
-        query = query.where(or_(func.lower(MentorProfile.display_name).like(pattern),
-                                func.lower(User.email).like(pattern),
-                                func.lower(MentorProfile.organisation).like(pattern)))
+        # What was typed, as typed: % and _ are characters here, not LIKE's wildcards.
+        query = query.where(or_(*(func.lower(column).contains(text.lower(), autoescape=True)
+                                  for column in (MentorProfile.display_name, User.email,
+                                                 MentorProfile.organisation))))
     total = _count(query)
     found = db.session.scalars(
         query.order_by(MentorProfile.updated_at.desc(), MentorProfile.id.desc())
