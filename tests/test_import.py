@@ -406,6 +406,10 @@ def test_an_upload_is_previewed_then_confirmed_once(app, coordinator, existing_m
     assert "This file was already imported." in flashes(again)
     assert "Imported" in plain(again) and "3 new mentors invited, 1 updated" in plain(again)
     assert "Import 4 mentors" not in plain(again)
+    # Afterwards the rows are listed as imported, not as the updates they would be now.
+    assert "Rows imported" in plain(again)
+    assert "2 ada.okoro@example.org Ada Okoro Consultant nurse" in plain(again)
+    assert "Consultant nurse Update" not in plain(again)
     assert counts(app) == after_confirm
     mailbox.deliver()
     assert len(mailbox.to("ada.okoro@example.org")) == 1
