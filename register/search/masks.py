@@ -32,6 +32,11 @@ def from_ids(ids, size: int) -> int:
         ids = np.fromiter(ids, dtype=np.int64)
     bits = np.zeros(size, dtype=bool)
     bits[ids] = True
+    return from_bools(bits)
+
+
+def from_bools(bits: np.ndarray) -> int:
+    """A bitset of the documents whose item in a boolean array is true."""
     return int.from_bytes(np.packbits(bits, bitorder="little").tobytes(), "little")
 
 
@@ -148,7 +153,7 @@ class Masks:
                 live[np.fromiter(reader.all_doc_ids(), dtype=np.int64) + offset] = True
             else:
                 live[offset:offset + part.size] = True
-        self.live = int.from_bytes(np.packbits(live, bitorder="little").tobytes(), "little")
+        self.live = from_bools(live)
         # Newest first; mentors published at the same moment in document order (a stable
         # sort, as Python's sorted(reverse=True) gives).
         ids = np.flatnonzero(live)
@@ -200,20 +205,25 @@ _postings_size = 0
 POSTINGS_KEPT = 1_000_000  # postings across all kept terms: about 8 MB
 
 
+def _from_file(reader, read):
+    """read(the segment's postings file), or None if the segment has no sound file (or the
+    file has nothing for it): the caller then asks Whoosh's own files."""
+    segment = segment_key(reader)
+    found = postings.for_segment(segment, reader)
+    if found is None:
+        return None
+    try:
+        return read(found)
+    except (OSError, postings.Damaged):
+        postings.damaged(segment)
+        return None
+
+
 def _read_postings(reader, fieldname: str, text: str) -> tuple[np.ndarray, np.ndarray]:
     """A term's (document numbers, weights) in one segment: from the segment's postings
     file (postings.py) if it has a sound one, else from Whoosh's own files."""
-    segment = segment_key(reader)
-    found = postings.for_segment(segment, reader)
-    if found is not None:
-        try:
-            read = found.postings(fieldname, text)
-        except (OSError, postings.Damaged):
-            postings.damaged(segment)
-            read = None
-        if read is not None:
-            return read
-    return postings.whoosh_postings(reader, fieldname, text)
+    read = _from_file(reader, lambda found: found.postings(fieldname, text))
+    return read if read is not None else postings.whoosh_postings(reader, fieldname, text)
 
 
 def segment_files(searcher) -> list | None:
@@ -300,17 +310,9 @@ def _segment_query(leaf, query) -> int:
 def _query_ids(leaf, query):
     """The documents of one segment a query (a phrase) matches, deleted ones included."""
     if type(query) is q.Phrase and query.slop == 1 and not query.char_ranges:
-        reader = leaf.reader()
-        segment = segment_key(reader)
-        found = postings.for_segment(segment, reader)
-        if found is not None:
-            try:
-                ids = found.phrase(query.fieldname, query.words)
-            except (OSError, postings.Damaged):
-                postings.damaged(segment)
-                ids = None
-            if ids is not None:
-                return ids
+        ids = _from_file(leaf.reader(), lambda found: found.phrase(query.fieldname, query.words))
+        if ids is not None:
+            return ids
     return leaf.docs_for_query(query)
 
 

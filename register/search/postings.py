@@ -206,6 +206,10 @@ def write(folder: Path, reader) -> Path:
 def write_missing(ix) -> int:
     """Write the postings file of each segment of `ix` that has none; how many were written."""
     folder = Path(ix.storage.folder)
+    # Every sync asks; looking at the files is cheap, opening the segments is not.
+    if all(_whole(folder / file_name(segment), segment.segment_id(), segment.doc_count_all())
+           for segment in ix._segments()):
+        return 0
     written = 0
     with ix.reader() as whole:
         for reader, _ in whole.leaf_readers():
@@ -337,7 +341,7 @@ class SegmentFile:
         table = self.tables.get(fieldname)
         if table is None:
             return None, None
-        return table, table.find(_key(text))
+        return table, table.find(term_bytes(text))
 
     def doc_frequency(self, fieldname: str, text: str | bytes) -> int | None:
         """How many documents of the segment hold a term (deleted ones too, as Whoosh
@@ -352,7 +356,7 @@ class SegmentFile:
         table = self.tables.get(fieldname)
         if table is None:
             return None
-        key = _key(prefix)
+        key = term_bytes(prefix)
         found = []
         for number in range(table.first_from(key), table.count):
             word = table.word(number)
@@ -429,7 +433,7 @@ class SegmentFile:
 _EMPTY = (np.zeros(0, np.int32), np.zeros(0, np.float32))
 
 
-def _key(term: str | bytes) -> bytes:
+def term_bytes(term: str | bytes) -> bytes:
     # Whoosh hands out a term as text or as its UTF-8 bytes (expand_prefix gives bytes).
     return term if isinstance(term, bytes) else term.encode("utf-8")
 

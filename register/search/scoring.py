@@ -28,7 +28,7 @@ from whoosh import query as q
 from whoosh.codec.whoosh3 import LENGTHS_COLUMN
 from whoosh.util.numeric import byte_to_length, length_to_byte
 
-from register.search import masks
+from register.search import masks, postings
 
 # Per segment (segments never change once written): each field's document lengths
 # as Whoosh records them (one byte, so rounded). Terms' postings are kept by masks.py.
@@ -82,11 +82,11 @@ class _Norms:
     def __init__(self, searcher):
         self.searcher = searcher
         self.by_field: dict[tuple[str, int], np.ndarray] = {}
-        self.idfs: dict[tuple[str, str], float] = {}
+        self.idfs: dict[tuple[str, bytes], float] = {}
 
     def idf(self, fieldname: str, text: str | bytes) -> float:
         """Whoosh's idf (WeightingModel.idf), from the document frequency masks.py finds."""
-        key = (fieldname, text.decode("utf-8") if isinstance(text, bytes) else text)
+        key = (fieldname, postings.term_bytes(text))
         found = self.idfs.get(key)
         if found is None:
             frequency = masks.doc_frequency(self.searcher, fieldname, text)
